@@ -29,9 +29,11 @@ __all__ = [
     "NotificationSink",
     "RequestSink",
     "ServerFacts",
+    "Transport",
     "UpstreamError",
     "UpstreamProtocolError",
     "UpstreamSession",
+    "UpstreamSpec",
     "UpstreamTimeout",
     "UpstreamUnavailable",
 ]
@@ -127,3 +129,24 @@ class UpstreamSession(Protocol):
 
     async def close(self) -> None:
         """Terminate the upstream session (HTTP DELETE / stop the child) and release everything."""
+
+
+Transport = Literal["http", "stdio"]
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSpec:
+    """How to reach one upstream; built from the store, compared by value so a
+    changed registration replaces its pooled session."""
+
+    tenant_id: str
+    name: str
+    transport: Transport
+    url: str | None = None
+    command: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.tenant_id, self.name)

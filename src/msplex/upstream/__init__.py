@@ -1,0 +1,1 @@
+"""Upstream MCP servers: sessions over Streamable HTTP (both eras) and stdio, and their pool."""
