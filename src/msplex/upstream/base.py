@@ -101,7 +101,6 @@ class UpstreamSession(Protocol):
         *,
         on_notification: NotificationSink | None = None,
         on_request: RequestSink | None = None,
-        timeout: float | None = None,
     ) -> JSON:
         """Send one request and return the upstream's JSON-RPC response dict.
 
@@ -112,7 +111,8 @@ class UpstreamSession(Protocol):
         this request (legacy era: sampling, elicitation, roots) go to
         ``on_request`` and the answer is sent back to the upstream. Without an
         ``on_request`` such requests are answered with a JSON-RPC error.
-        For a 2026-07-28 upstream an ``InputRequiredResult`` is returned as an
+        Deadlines are the caller's (``asyncio.timeout``); cancellation
+        propagates upstream. For a 2026-07-28 upstream an ``InputRequiredResult`` is returned as an
         ordinary result; bridging it is the caller's job.
         """
 
