@@ -1,0 +1,71 @@
+"""The enforcement chain: an ordered tuple of stages, then dispatch.
+
+Each stage takes the ``Call`` and either returns it with new facts or raises
+``Denied(stage, code, reason)``; nothing reaches an upstream unless every
+stage before ``dispatch`` returned. The product's full chain (customer,
+entitlements, subscription, readiness, policy and RBAC, quota, approval)
+slots in between ``resolve_tenant`` and ``dispatch`` as those stages land;
+the order is pinned by a test.
+
+Accounting (calls routed, per outcome) runs in a ``finally`` so a denial is
+counted as surely as a success. Anything unexpected fails closed as an
+internal error that carries no detail to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from msplex.call import Call
+from msplex.chain.stages import authenticate, dispatch, resolve_tenant
+from msplex.errors import RpcError
+
+if TYPE_CHECKING:
+    from msplex.federation.runtime import Gateway
+
+__all__ = ["STAGES", "clear", "run"]
+
+log = logging.getLogger("msplex.chain")
+
+Stage = Callable[[Call, "Gateway"], Awaitable[Call]]
+
+STAGES: tuple[tuple[str, Stage], ...] = (
+    ("authenticate", authenticate.run),
+    ("resolve_tenant", resolve_tenant.run),
+)
+"""Stages in order; ``dispatch`` always follows the last one."""
+
+
+async def clear(call: Call, gateway: Gateway) -> Call:
+    """Run the stages without dispatching: for methods the gateway answers itself
+    (``initialize``, ``server/discover``, ``subscriptions/listen``)."""
+    try:
+        for _name, stage in STAGES:
+            call = await stage(call, gateway)
+    except RpcError:
+        raise
+    except Exception:
+        log.exception("unexpected failure in the chain for %s", call.method)
+        raise RpcError(-32603, "internal error in the gateway") from None
+    return call
+
+
+async def run(call: Call, gateway: Gateway) -> dict[str, Any]:
+    """Clear ``call`` through every stage, then dispatch it; returns the JSON-RPC result."""
+    ok = False
+    try:
+        for _name, stage in STAGES:
+            call = await stage(call, gateway)
+        result = await dispatch.run(call, gateway)
+        ok = True
+        return result
+    except RpcError:
+        raise
+    except Exception:
+        log.exception("unexpected failure in the chain for %s", call.method)
+        raise RpcError(-32603, "internal error in the gateway") from None
+    finally:
+        if call.method == "tools/call":
+            gateway.metrics.tool_call(ok)

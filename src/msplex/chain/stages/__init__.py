@@ -1,0 +1,1 @@
+"""One module per chain stage, named after the stage."""

@@ -1,0 +1,33 @@
+"""Stage 1: authenticate the principal.
+
+A bearer token is looked up by its SHA-256 in the control-plane snapshot (no
+database round trip). No token means an anonymous principal, which later
+stages only admit to tenants that allow anonymous access.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import TYPE_CHECKING
+
+from msplex.call import Call, Principal
+from msplex.errors import Denied
+
+if TYPE_CHECKING:
+    from msplex.federation.runtime import Gateway
+
+__all__ = ["run"]
+
+UNAUTHENTICATED = -32001
+
+
+async def run(call: Call, gateway: Gateway) -> Call:
+    if call.bearer is None:
+        return dataclasses.replace(call, principal=Principal(kind="anonymous", tenant_id=None))
+    digest = hashlib.sha256(call.bearer.encode()).hexdigest()
+    token = gateway.tokens.get(digest)
+    if token is None:
+        raise Denied("authenticate", UNAUTHENTICATED, "the bearer token is unknown or revoked", http_status=401)
+    tenant_id, token_id = token
+    return dataclasses.replace(call, principal=Principal(kind="token", tenant_id=tenant_id, token_id=token_id))

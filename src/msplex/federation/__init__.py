@@ -1,0 +1,1 @@
+"""Federation: a tenant's upstreams served as one MCP server."""

@@ -1,0 +1,488 @@
+"""The gateway's live state: tenants, their upstreams, and merged catalogues.
+
+``Gateway`` applies control-plane snapshots (tenants, upstreams, tokens) and
+owns one ``TenantRuntime`` per tenant. A runtime serves a tenant's MCP
+methods from its merged catalogue and forwards calls over pooled upstream
+sessions. Listings are refreshed when an upstream says its lists changed,
+when its registration changes, and after a failure; a failed refresh keeps
+the last good listing and marks the upstream unhealthy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from msplex.catalogue.federated import KINDS, Catalogue, Listing, UpstreamView
+from msplex.errors import RpcError
+from msplex.federation.forward import Parked, forward
+from msplex.mcp import wire
+from msplex.upstream import list_all
+from msplex.upstream.base import UpstreamError, UpstreamSession, UpstreamSpec
+from msplex.upstream.lists import ListError
+
+if TYPE_CHECKING:
+    from msplex.call import Call
+    from msplex.crypto import Keyring
+    from msplex.upstream.pool import UpstreamPool
+
+__all__ = ["Event", "Gateway", "Metrics", "TenantRuntime", "UpstreamEntry"]
+
+log = logging.getLogger("msplex.federation")
+
+JSON = dict[str, Any]
+LIST_DEADLINE = 10.0
+FIRST_LIST_WAIT = 5.0
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamEntry:
+    """An upstream registration as the control plane states it."""
+
+    spec: UpstreamSpec
+    prefixed: bool = True
+    order: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something a client stream may need to hear about.
+
+    ``kind`` is ``tools``, ``prompts`` or ``resources`` (its list changed) or
+    ``updated`` (the resource ``uri``, a public URI, changed).
+    """
+
+    tenant_id: str
+    kind: str
+    uri: str | None = None
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.calls_routed = 0
+        self.calls_failed = 0
+
+    def tool_call(self, ok: bool) -> None:
+        self.calls_routed += 1
+        if not ok:
+            self.calls_failed += 1
+
+
+@dataclass
+class _Health:
+    state: str = "starting"
+    error: str | None = None
+    last_ok_at: float | None = None
+    tools: int = 0
+
+
+@dataclass
+class _Upstream:
+    entry: UpstreamEntry
+    listing: Listing | None = None
+    health: _Health = field(default_factory=_Health)
+    refresh: asyncio.Task[None] | None = None
+    dirty: bool = False
+    subscribed: bool = False
+
+
+class TenantRuntime:
+    def __init__(self, gateway: Gateway, tenant_id: str, slug: str, name: str, allow_anonymous: bool) -> None:
+        self.gateway = gateway
+        self.id = tenant_id
+        self.slug = slug
+        self.name = name
+        self.allow_anonymous = allow_anonymous
+        self._upstreams: dict[str, _Upstream] = {}
+        self._version = 0
+        self.catalogue = Catalogue.build(0, [])
+        self._subscriptions: dict[str, set[str]] = {}
+
+    # control plane -------------------------------------------------------
+
+    def apply(self, entries: Iterable[UpstreamEntry]) -> None:
+        wanted = {e.spec.name: e for e in entries}
+        for name in list(self._upstreams):
+            if name not in wanted:
+                state = self._upstreams.pop(name)
+                if state.refresh is not None:
+                    state.refresh.cancel()
+        for name, entry in wanted.items():
+            state = self._upstreams.get(name)
+            if state is None or state.entry != entry:
+                spec_changed = state is None or state.entry.spec != entry.spec
+                if state is None:
+                    state = _Upstream(entry)
+                    self._upstreams[name] = state
+                else:
+                    state.entry = entry
+                if spec_changed:
+                    state.subscribed = False
+                    self.schedule_refresh(name)
+        self._rebuild()
+
+    def close(self) -> None:
+        for state in self._upstreams.values():
+            if state.refresh is not None:
+                state.refresh.cancel()
+
+    # listings ------------------------------------------------------------
+
+    def schedule_refresh(self, name: str) -> None:
+        state = self._upstreams.get(name)
+        if state is None:
+            return
+        if state.refresh is not None and not state.refresh.done():
+            state.dirty = True
+            return
+        state.refresh = asyncio.get_running_loop().create_task(self._refresh(name))
+
+    async def _refresh(self, name: str) -> None:
+        while True:
+            state = self._upstreams.get(name)
+            if state is None:
+                return
+            state.dirty = False
+            try:
+                session = await self.gateway.pool.get(state.entry.spec)
+                if not state.subscribed:
+                    session.on_unsolicited(self._unsolicited_sink(name))
+                    state.subscribed = True
+                async with asyncio.timeout(LIST_DEADLINE):
+                    facts = session.facts or await session.start()
+                    caps = facts.capabilities or {}
+                    lists: JSON = {}
+                    for method, key in KINDS.items():
+                        family = "resources" if key == "resourceTemplates" else key
+                        lists[key] = await _list_kind(session, method, key) if family in caps else ()
+                listing = Listing(**lists)
+            except asyncio.CancelledError:
+                raise
+            except (UpstreamError, TimeoutError, OSError, ValueError) as exc:
+                state.health.state = "unhealthy"
+                state.health.error = _describe(exc)
+                log.warning("upstream %s/%s unhealthy: %s", self.slug, name, state.health.error)
+                if not state.dirty:
+                    return
+                continue
+            if self._upstreams.get(name) is not state:
+                return
+            state.health = _Health("healthy", None, time.time(), len(listing.tools))
+            if listing != state.listing:
+                state.listing = listing
+                self._rebuild()
+            if not state.dirty:
+                return
+
+    def _unsolicited_sink(self, name: str) -> Callable[[JSON], Any]:
+        async def sink(message: JSON) -> None:
+            method = message.get("method", "")
+            if method.endswith("/list_changed"):
+                self.schedule_refresh(name)
+            elif method == "notifications/resources/updated":
+                uri = (message.get("params") or {}).get("uri")
+                state = self._upstreams.get(name)
+                if isinstance(uri, str) and state is not None:
+                    public = f"{name}+{uri}" if state.entry.prefixed else uri
+                    self.gateway.publish(Event(self.id, "updated", public))
+
+        return sink
+
+    def _rebuild(self) -> None:
+        old = self.catalogue
+        ordered = sorted(self._upstreams.values(), key=lambda s: (s.entry.order, s.entry.spec.name))
+        views = [UpstreamView(s.entry.spec.name, s.entry.prefixed, s.listing or Listing()) for s in ordered]
+        self._version += 1
+        new = Catalogue.build(self._version, views)
+        self.catalogue = new
+        for kind in ("tools", "prompts", "resources"):
+            keys = ("resources", "resourceTemplates") if kind == "resources" else (kind,)
+            if any(old.items.get(k) != new.items.get(k) for k in keys):
+                self.gateway.publish(Event(self.id, kind))
+
+    async def _ensure_listed(self) -> None:
+        """On first use, give never-listed upstreams a moment to answer."""
+        pending = [
+            s.refresh for s in self._upstreams.values() if s.listing is None and s.refresh and not s.refresh.done()
+        ]
+        if pending:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FIRST_LIST_WAIT):
+                    await asyncio.wait(pending)
+
+    def health(self) -> dict[str, JSON]:
+        return {
+            name: {
+                "state": s.health.state,
+                "error": s.health.error,
+                "last_ok_at": s.health.last_ok_at,
+                "tools": len(s.listing.tools) if s.listing else 0,
+            }
+            for name, s in self._upstreams.items()
+        }
+
+    # serving -------------------------------------------------------------
+
+    async def handle(self, call: Call) -> JSON:
+        method = call.method
+        params = call.params
+        if method == "tools/call":
+            name = params.get("name")
+            route = self.catalogue.tools.get(name) if isinstance(name, str) else None
+            if route is None:
+                await self._ensure_listed()
+                route = self.catalogue.tools.get(name) if isinstance(name, str) else None
+                if route is None:
+                    raise RpcError(wire.INVALID_PARAMS, f"Unknown tool: {name}")
+            return await self._forward(route.upstream, call, method, {**params, "name": route.name})
+        if method in KINDS:
+            await self._ensure_listed()
+            cursor = params.get("cursor")
+            try:
+                return self.catalogue.page(method, cursor, PAGE_SIZE)
+            except ValueError:
+                raise RpcError(wire.INVALID_PARAMS, "Invalid cursor") from None
+        if method == "prompts/get":
+            name = params.get("name")
+            route = self.catalogue.prompts.get(name) if isinstance(name, str) else None
+            if route is None:
+                await self._ensure_listed()
+                route = self.catalogue.prompts.get(name) if isinstance(name, str) else None
+                if route is None:
+                    raise RpcError(wire.INVALID_PARAMS, f"Unknown prompt: {name}")
+            return await self._forward(route.upstream, call, method, {**params, "name": route.name})
+        if method == "resources/read":
+            uri = params.get("uri")
+            route = self.catalogue.route_uri(uri) if isinstance(uri, str) else None
+            if route is None:
+                raise RpcError(wire.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
+            result = await self._forward(route.upstream, call, method, {**params, "uri": route.name})
+            return _rewrite_contents(result, route.name, uri)
+        if method in ("resources/subscribe", "resources/unsubscribe"):
+            return await self._subscription(call, method)
+        if method == "completion/complete":
+            return await self._complete(call)
+        if method == "notifications/roots/list_changed":
+            return {}
+        raise RpcError(wire.METHOD_NOT_FOUND, f"Method not found: {method}")
+
+    async def _forward(self, upstream: str, call: Call, method: str, params: JSON) -> JSON:
+        state = self._upstreams.get(upstream)
+        if state is None:
+            raise RpcError(wire.INVALID_PARAMS, f"upstream {upstream!r} is no longer registered")
+        try:
+            session = await self.gateway.pool.get(state.entry.spec)
+            return await forward(session, call, method, params, self.gateway.parked)
+        except UpstreamError as exc:
+            state.health.state = "unhealthy"
+            state.health.error = _describe(exc)
+            self.schedule_refresh(upstream)
+            raise RpcError(wire.INTERNAL_ERROR, f"upstream {upstream!r} failed: {state.health.error}") from None
+
+    async def _subscription(self, call: Call, method: str) -> JSON:
+        uri = call.params.get("uri")
+        if not isinstance(uri, str) or self.catalogue.route_uri(uri) is None:
+            raise RpcError(wire.INVALID_PARAMS, f"Resource not found: {uri}", {"uri": uri})
+        subscriber = call.session_id or ""
+        if method == "resources/subscribe":
+            await self._hold(uri, subscriber)
+        else:
+            await self._release(uri, subscriber)
+        return {}
+
+    def is_subscribed(self, uri: str, subscriber: str) -> bool:
+        return subscriber in self._subscriptions.get(uri, ())
+
+    async def watch_resources(self, subscriber: str, uris: Iterable[str]) -> None:
+        for uri in uris:
+            if self.catalogue.route_uri(uri) is not None:
+                await self._hold(uri, subscriber)
+
+    async def drop_subscriber(self, subscriber: str) -> None:
+        for uri in [u for u, holders in self._subscriptions.items() if subscriber in holders]:
+            await self._release(uri, subscriber)
+
+    async def _hold(self, uri: str, subscriber: str) -> None:
+        holders = self._subscriptions.setdefault(uri, set())
+        first = not holders
+        holders.add(subscriber)
+        if first:
+            await self._upstream_subscription(uri, True)
+
+    async def _release(self, uri: str, subscriber: str) -> None:
+        holders = self._subscriptions.get(uri)
+        if holders is None or subscriber not in holders:
+            return
+        holders.discard(subscriber)
+        if not holders:
+            del self._subscriptions[uri]
+            await self._upstream_subscription(uri, False)
+
+    async def _upstream_subscription(self, uri: str, on: bool) -> None:
+        route = self.catalogue.route_uri(uri)
+        state = self._upstreams.get(route.upstream) if route is not None else None
+        if route is None or state is None:
+            return
+        try:
+            session = await self.gateway.pool.get(state.entry.spec)
+            if on:
+                await session.subscribe_resource(route.name)
+            else:
+                await session.unsubscribe_resource(route.name)
+        except UpstreamError as exc:
+            log.warning("resource subscription at %s/%s failed: %s", self.slug, route.upstream, _describe(exc))
+
+    async def _complete(self, call: Call) -> JSON:
+        ref = call.params.get("ref") or {}
+        if ref.get("type") == "ref/prompt":
+            route = self.catalogue.prompts.get(ref.get("name", ""))
+            if route is None:
+                raise RpcError(wire.INVALID_PARAMS, f"Unknown prompt: {ref.get('name')}")
+            new_ref = {**ref, "name": route.name}
+        elif ref.get("type") == "ref/resource":
+            route = self.catalogue.route_uri(ref.get("uri", ""))
+            if route is None:
+                raise RpcError(wire.INVALID_PARAMS, f"Resource not found: {ref.get('uri')}")
+            new_ref = {**ref, "uri": route.name}
+        else:
+            raise RpcError(wire.INVALID_PARAMS, "completion/complete needs a ref/prompt or ref/resource")
+        return await self._forward(route.upstream, call, "completion/complete", {**call.params, "ref": new_ref})
+
+    @property
+    def instructions(self) -> str | None:
+        return None
+
+    def capabilities(self, *, modern: bool = False) -> JSON:
+        """What this tenant's endpoint offers. 2026-07-28 has no ``logging`` capability
+        (log level rides each request) and subscribes through ``subscriptions/listen``."""
+        caps: JSON = {
+            "tools": {"listChanged": True},
+            "resources": {"subscribe": True, "listChanged": True},
+            "prompts": {"listChanged": True},
+            "completions": {},
+        }
+        if not modern:
+            caps["logging"] = {}
+        return caps
+
+
+async def _list_kind(session: UpstreamSession, method: str, key: str) -> tuple[JSON, ...]:
+    """All items of one kind; a kind the upstream does not implement is empty, not a failure."""
+    try:
+        return tuple(await list_all(session, method, key))
+    except ListError as exc:
+        if exc.error.get("code") == wire.METHOD_NOT_FOUND:
+            return ()
+        raise
+
+
+def _rewrite_contents(result: JSON, upstream_uri: str, public_uri: str) -> JSON:
+    if upstream_uri == public_uri:
+        return result
+    contents = result.get("contents")
+    if not isinstance(contents, list):
+        return result
+    prefix = public_uri[: len(public_uri) - len(upstream_uri)]
+    return {
+        **result,
+        "contents": [
+            {**c, "uri": prefix + c["uri"]} if isinstance(c, dict) and isinstance(c.get("uri"), str) else c
+            for c in contents
+        ],
+    }
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    text = str(exc) or type(exc).__name__
+    return text[:300]
+
+
+Listener = Callable[[Event], None]
+
+
+class Gateway:
+    """Everything the chain and the edge need at run time, swapped in by snapshots."""
+
+    def __init__(self, pool: UpstreamPool, keyring: Keyring, server_info: JSON) -> None:
+        self.pool = pool
+        self.keyring = keyring
+        self.server_info = server_info
+        self.metrics = Metrics()
+        self.parked = Parked(keyring)
+        self.tokens: dict[str, tuple[str, str]] = {}
+        self._by_slug: dict[str, TenantRuntime] = {}
+        self._by_id: dict[str, TenantRuntime] = {}
+        self._listeners: dict[int, Listener] = {}
+        self._next_listener = 0
+
+    def server_info_for(self, tenant: TenantRuntime) -> JSON:
+        return {**self.server_info, "title": f"MSPlex · {tenant.name}"}
+
+    def tenant_by_slug(self, slug: str) -> TenantRuntime | None:
+        return self._by_slug.get(slug)
+
+    def tenant_by_id(self, tenant_id: str) -> TenantRuntime | None:
+        return self._by_id.get(tenant_id)
+
+    def tenants(self) -> list[TenantRuntime]:
+        return list(self._by_id.values())
+
+    def apply(
+        self,
+        tenants: Iterable[tuple[str, str, str, bool]],
+        upstreams: dict[str, list[UpstreamEntry]],
+        tokens: dict[str, tuple[str, str]],
+    ) -> None:
+        """Make the live state match the control plane (tenants: id, slug, name, allow_anonymous)."""
+        seen: set[str] = set()
+        for tenant_id, slug, name, allow_anonymous in tenants:
+            seen.add(tenant_id)
+            runtime = self._by_id.get(tenant_id)
+            if runtime is None:
+                runtime = TenantRuntime(self, tenant_id, slug, name, allow_anonymous)
+                self._by_id[tenant_id] = runtime
+            runtime.slug, runtime.name, runtime.allow_anonymous = slug, name, allow_anonymous
+            runtime.apply(upstreams.get(tenant_id, []))
+        for tenant_id in list(self._by_id):
+            if tenant_id not in seen:
+                self._by_id.pop(tenant_id).close()
+        self._by_slug = {r.slug: r for r in self._by_id.values()}
+        self.tokens = dict(tokens)
+        self.pool_sync()
+
+    def pool_sync(self) -> None:
+        specs = [s.entry.spec for r in self._by_id.values() for s in r._upstreams.values()]
+        asyncio.get_running_loop().create_task(self.pool.sync(specs))
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        key = self._next_listener
+        self._next_listener += 1
+        self._listeners[key] = listener
+
+        def remove() -> None:
+            self._listeners.pop(key, None)
+
+        return remove
+
+    def publish(self, event: Event) -> None:
+        for listener in list(self._listeners.values()):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed")
+
+    def health(self) -> dict[str, JSON]:
+        return {f"{r.slug}/{name}": h for r in self._by_id.values() for name, h in r.health().items()}
+
+    async def close(self) -> None:
+        for runtime in self._by_id.values():
+            runtime.close()
+        await self.pool.close()
