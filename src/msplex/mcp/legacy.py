@@ -123,8 +123,7 @@ async def _serve(
     status = 200
     try:
         result = await chain.run(call, edge.gateway)
-        for k in _MODERN_ONLY_KEYS:
-            result.pop(k, None)
+        _to_legacy(result)
         response = wire.result_response(request_id, result)
     except RpcError as exc:
         response = {"jsonrpc": "2.0", "id": request_id, "error": exc.to_wire()}
@@ -205,6 +204,19 @@ async def _session(edge: Edge, request: Request, send: Send, request_id: Any) ->
         )
         return None
     return session
+
+
+def _to_legacy(result: JSON) -> None:
+    """Drop what only a 2026-07-28 upstream adds (result type, cache hints, its serverInfo stamp)."""
+    for k in _MODERN_ONLY_KEYS:
+        result.pop(k, None)
+    meta = result.get("_meta")
+    if isinstance(meta, dict) and wire.SERVER_INFO_META in meta:
+        rest = {k: v for k, v in meta.items() if k != wire.SERVER_INFO_META}
+        if rest:
+            result["_meta"] = rest
+        else:
+            del result["_meta"]
 
 
 def _key(request_id: Any) -> Any:
