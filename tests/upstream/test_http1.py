@@ -26,10 +26,22 @@ async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
             break
     path = scope["path"]
     if path == "/json":
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"echo":' + (body or b"null") + b"}"})
     elif path == "/sse":
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
         for i in range(3):
             await send({"type": "http.response.body", "body": b"data: %d\n\n" % i, "more_body": True})
             await asyncio.sleep(0.01)
@@ -37,7 +49,11 @@ async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
     elif path == "/headers":
         seen = {k.decode(): v.decode() for k, v in scope["headers"]}
         await send(
-            {"type": "http.response.start", "status": 202, "headers": [(b"x-seen", seen.get("x-probe", "").encode())]}
+            {
+                "type": "http.response.start",
+                "status": 202,
+                "headers": [(b"x-seen", seen.get("x-probe", "").encode())],
+            }
         )
         await send({"type": "http.response.body", "body": b""})
 
@@ -51,7 +67,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 async def base() -> AsyncIterator[str]:
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
         await asyncio.sleep(0.01)
@@ -64,7 +82,9 @@ async def test_json_bodies_round_trip_over_one_kept_alive_connection(base: str) 
     client = Client()
     PEERS.clear()
     for i in range(5):
-        async with client.post(f"{base}/json", data=b"%d" % i, headers={"Content-Type": "application/json"}) as r:
+        async with client.post(
+            f"{base}/json", data=b"%d" % i, headers={"Content-Type": "application/json"}
+        ) as r:
             assert r.status == 200
             assert r.headers.get("Content-Type") == "application/json"
             assert await r.read() == b'{"echo":%d}' % i

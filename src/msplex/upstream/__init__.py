@@ -1,1 +1,49 @@
-"""Upstream MCP servers: sessions over Streamable HTTP (both eras) and stdio, and their pool."""
+"""Upstream MCP servers: sessions over Streamable HTTP (both eras) and stdio, and their pool.
+
+``open_session(spec)`` builds an unstarted session of the right transport;
+``list_all`` reads a whole paginated list; ``UpstreamPool`` keeps one session
+per registered upstream. The contract is in ``base``.
+"""
+
+from __future__ import annotations
+
+from msplex.upstream.base import (
+    ServerFacts,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamSession,
+    UpstreamSpec,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from msplex.upstream.http import HttpSession
+from msplex.upstream.lists import ListError, list_all
+from msplex.upstream.stdio import StdioSession
+
+__all__ = [
+    "HttpSession",
+    "ListError",
+    "ServerFacts",
+    "StdioSession",
+    "UpstreamError",
+    "UpstreamPool",
+    "UpstreamProtocolError",
+    "UpstreamSession",
+    "UpstreamSpec",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+    "list_all",
+    "open_session",
+]
+
+
+def open_session(spec: UpstreamSpec) -> HttpSession | StdioSession:
+    """A new, unstarted session for ``spec`` (``start`` or the first ``request`` connects)."""
+    if spec.transport == "http":
+        return HttpSession(spec)
+    if spec.transport == "stdio":
+        return StdioSession(spec)
+    raise ValueError(f"unknown upstream transport {spec.transport!r}")
+
+
+from msplex.upstream.pool import UpstreamPool  # noqa: E402  (pool imports open_session lazily)

@@ -91,8 +91,10 @@ class _Conn(asyncio.Protocol):
         self.transport = None
         if self._done:
             return
-        if self._status and "content-length" not in self._headers and "chunked" not in self._headers.get(
-            "transfer-encoding", ""
+        if (
+            self._status
+            and "content-length" not in self._headers
+            and "chunked" not in self._headers.get("transfer-encoding", "")
         ):
             self.on_message_complete()  # a body delimited by the connection closing
         else:

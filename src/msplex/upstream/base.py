@@ -29,6 +29,7 @@ __all__ = [
     "NotificationSink",
     "RequestSink",
     "ServerFacts",
+    "SessionExtras",
     "Transport",
     "UpstreamError",
     "UpstreamProtocolError",
@@ -129,6 +130,35 @@ class UpstreamSession(Protocol):
 
     async def close(self) -> None:
         """Terminate the upstream session (HTTP DELETE / stop the child) and release everything."""
+
+
+class SessionExtras(Protocol):
+    """Addition (upstream library): what every ``UpstreamSession`` built by
+    ``msplex.upstream.open_session`` (and the pool's handle) also offers.
+
+    * ``subscribe_resource(uri)`` / ``unsubscribe_resource(uri)``: legacy
+      upstreams get a ``resources/subscribe``/``unsubscribe`` request (the
+      set is replayed after a transparent re-initialize); 2026-07-28 upstreams
+      get a re-issued ``subscriptions/listen`` whose ``resourceSubscriptions``
+      is the current set, and the call returns once the upstream acknowledged
+      it. Returns the JSON-RPC response dict (``{"result": {}}`` on success).
+      ``notifications/resources/updated`` arrive at the ``on_unsolicited`` sink.
+    * ``unsolicited_ready()``: waits until the unsolicited channel (GET
+      stream, listen stream, stdio) is open; ``False`` if the upstream has none
+      (GET answered 405, listen refused).
+    * ``on_server_request(sink)``: answers server-to-client requests that are
+      not tied to a request of ours (legacy GET stream; stdio with no pending
+      request that has an ``on_request``). Without it they get a JSON-RPC error;
+      ``ping`` is always answered.
+    """
+
+    async def subscribe_resource(self, uri: str) -> JSON: ...
+
+    async def unsubscribe_resource(self, uri: str) -> JSON: ...
+
+    async def unsolicited_ready(self) -> bool: ...
+
+    def on_server_request(self, sink: RequestSink) -> None: ...
 
 
 Transport = Literal["http", "stdio"]

@@ -1,0 +1,168 @@
+"""One HTTP exchange with an upstream: POST a JSON-RPC message, read a JSON or SSE reply.
+
+Below: aiohttp. Above: ``HttpSession``, which owns era, headers and retries.
+Everything aiohttp raises becomes an ``UpstreamError`` here, and no message
+built here quotes a header value or the URL (either may carry credentials).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from msplex.upstream import _rpc
+from msplex.upstream.base import (
+    JSON,
+    NotificationSink,
+    RequestSink,
+    UpstreamProtocolError,
+    UpstreamUnavailable,
+)
+from msplex.upstream.sse import SSEParser, SSETooLarge
+
+__all__ = ["HTTPStatusError", "SessionExpired", "client_session", "decoder", "read_reply"]
+
+log = logging.getLogger("msplex.upstream.http")
+
+_MAX_ERROR_BODY = 64 * 1024
+
+
+class HTTPStatusError(UpstreamUnavailable):
+    """The upstream answered with an HTTP status that carries no JSON-RPC answer."""
+
+    def __init__(self, name: str, status: int) -> None:
+        super().__init__(f"upstream {name!r} answered HTTP {status}")
+        self.status = status
+
+
+class SessionExpired(Exception):
+    """Legacy session unknown to the upstream (404): re-initialize and retry."""
+
+
+def client_session(limit: int = 256) -> aiohttp.ClientSession:
+    """The tuned aiohttp session: no cookies, no compression negotiation, no User-Agent, pooled keep-alive."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=limit, keepalive_timeout=30, ttl_dns_cache=300),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+        skip_auto_headers=("Accept-Encoding", "User-Agent"),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+    )
+
+
+def decoder(resp: aiohttp.ClientResponse) -> Callable[[bytes], bytes] | None:
+    """A streaming decompressor when the upstream compressed despite not being asked to."""
+    enc = resp.headers.get("Content-Encoding", "").strip().lower()
+    if not enc or enc == "identity":
+        return None
+    if enc in ("gzip", "x-gzip", "deflate"):
+        return zlib.decompressobj(47).decompress  # auto-detects gzip and zlib headers
+    raise UpstreamProtocolError(f"upstream used unsupported Content-Encoding {enc!r}")
+
+
+async def _read_body(resp: aiohttp.ClientResponse, limit: int | None = None) -> bytes:
+    raw = await resp.read() if limit is None else await resp.content.read(limit)
+    dec = decoder(resp)
+    return dec(raw) if dec is not None else raw
+
+
+async def error_reply(name: str, resp: aiohttp.ClientResponse, legacy_session: bool) -> JSON:
+    """Map a non-2xx answer: a JSON-RPC error body is the answer, otherwise a typed failure."""
+    status = resp.status
+    if resp.headers.get("Content-Type", "").startswith("application/json"):
+        try:
+            doc = _rpc.decode(await _read_body(resp, _MAX_ERROR_BODY))
+        except (UpstreamProtocolError, aiohttp.ClientError, zlib.error):
+            doc = None
+        if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
+            if status == 404 and legacy_session:
+                raise SessionExpired
+            return _rpc.response_of(doc)
+    if status == 404 and legacy_session:
+        raise SessionExpired
+    if status >= 500 or status in (401, 403, 407, 408, 429):
+        raise HTTPStatusError(name, status)
+    err = HTTPStatusError(name, status)
+    raise UpstreamProtocolError(str(err)) from None
+
+
+async def read_reply(
+    name: str,
+    resp: aiohttp.ClientResponse,
+    rid: Any,
+    on_notification: NotificationSink | None,
+    on_request: RequestSink | None,
+    post_answer: Callable[[JSON], Any] | None,
+    parser: SSEParser | None = None,
+) -> JSON | None:
+    """Read one reply body; ``None`` means an SSE stream ended before the response (resumable)."""
+    ctype = resp.headers.get("Content-Type", "")
+    if ctype.startswith("application/json"):
+        doc = _rpc.decode(await _read_body(resp))
+        found: JSON | None = None
+        for msg in _rpc.messages(doc):
+            if "method" in msg:
+                await _route(msg, on_notification, on_request, post_answer, None)
+            elif msg.get("id") == rid:
+                found = _rpc.response_of(msg)
+        if found is None:
+            raise UpstreamProtocolError(f"upstream {name!r} answered without a response to the request")
+        return found
+    if not ctype.startswith("text/event-stream"):
+        raise UpstreamProtocolError(f"upstream {name!r} answered with an unexpected content type")
+    parser = parser or SSEParser()
+    dec = decoder(resp)
+    answering: set[asyncio.Task[None]] = set()
+    try:
+        async for chunk in resp.content.iter_any():
+            for ev in parser.feed(dec(chunk) if dec is not None else chunk):
+                if not ev.data or ev.event != "message":
+                    continue
+                for msg in _rpc.messages(_rpc.decode(ev.data)):
+                    if "method" in msg:
+                        await _route(msg, on_notification, on_request, post_answer, answering)
+                    elif msg.get("id") == rid:
+                        return _rpc.response_of(msg)
+    except SSETooLarge:
+        raise UpstreamProtocolError(f"upstream {name!r} sent an oversized SSE event") from None
+    except zlib.error:
+        raise UpstreamProtocolError(f"upstream {name!r} sent a corrupt compressed stream") from None
+    finally:
+        for task in answering:
+            if not task.done():
+                task.cancel()
+    return None
+
+
+async def _route(
+    msg: JSON,
+    on_notification: NotificationSink | None,
+    on_request: RequestSink | None,
+    post_answer: Callable[[JSON], Any] | None,
+    answering: set[asyncio.Task[None]] | None,
+) -> None:
+    if "id" not in msg:
+        await _rpc.notify_sink(on_notification, msg)
+        return
+    if post_answer is None:
+        log.warning("ignored a server-to-client request (%s) the protocol era forbids", msg.get("method"))
+        return
+
+    async def respond() -> None:
+        reply = await _rpc.answer(msg, on_request)
+        try:
+            await post_answer(reply)
+        except Exception as exc:  # the request it belonged to fails or succeeds on its own
+            log.warning("could not deliver the answer to %s: %s", msg.get("method"), type(exc).__name__)
+
+    if answering is None:
+        await respond()
+    else:
+        task = asyncio.create_task(respond())
+        answering.add(task)
+        task.add_done_callback(answering.discard)
