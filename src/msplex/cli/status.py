@@ -1,0 +1,70 @@
+"""``msplex status``: the product page's status block, as text or JSON.
+
+The endpoint base is the one a live replica reports (what clients really
+reach); without a live replica it is this process's ``public_url``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msplex.settings import Settings
+from msplex.store import LIVE_WITHIN, StatusReport
+
+__all__ = ["endpoints", "render_status", "status_document"]
+
+
+def endpoints(base: str, slugs: list[str]) -> list[str]:
+    base = base.rstrip("/")
+    return [f"{base}/mcp", *(f"{base}/mcp/v1/{slug}" for slug in slugs)]
+
+
+def _base(report: StatusReport, settings: Settings) -> str:
+    return report.replicas[0].endpoint if report.replicas and report.replicas[0].endpoint else settings.public_url
+
+
+def status_document(report: StatusReport, settings: Settings) -> dict[str, Any]:
+    return {
+        "control_plane": "operational" if report.operational else "stopped",
+        "replicas": [
+            {
+                "id": r.replica_id,
+                "endpoint": r.endpoint,
+                "started_at": r.started_at.isoformat(),
+                "heartbeat_at": r.heartbeat_at.isoformat(),
+                "calls_routed": r.calls_routed,
+            }
+            for r in report.replicas
+        ],
+        "tenants": [t.slug for t in report.tenants],
+        "connectors": report.upstream_count,
+        "endpoints": endpoints(_base(report, settings), [t.slug for t in report.tenants]),
+        "tool_calls_routed": report.calls_routed,
+        "unhealthy": [
+            {"tenant": u.tenant_slug, "upstream": u.name, "error": u.error, "replica": u.replica_id}
+            for u in report.unhealthy
+        ],
+    }
+
+
+def render_status(report: StatusReport, settings: Settings) -> str:
+    doc = status_document(report, settings)
+    if report.operational:
+        count = len(report.replicas)
+        plane = f"operational ({count} replica{'s' if count != 1 else ''})"
+    else:
+        window = LIVE_WITHIN.total_seconds()
+        plane = f"stopped (no gateway heartbeat in the last {window:g} s; start: msplex serve)"
+    tenants = len(report.tenants)
+    lines = [
+        f"Control plane: {plane}",
+        f"Current build: {report.upstream_count} connector{'s' if report.upstream_count != 1 else ''} "
+        f"across {tenants} tenant{'s' if tenants != 1 else ''}",
+        *(f"Endpoint: {url}" for url in doc["endpoints"]),
+        f"Tool calls routed: {report.calls_routed:,}",
+    ]
+    if report.unhealthy:
+        lines += [f"Unhealthy: {u.tenant_slug}/{u.name}: {u.error or 'unknown error'}" for u in report.unhealthy]
+    else:
+        lines.append("Unhealthy: none")
+    return "\n".join(lines)

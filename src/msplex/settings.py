@@ -1,0 +1,147 @@
+"""The one settings object. Every field is read from a flat ``MSPLEX_*`` variable.
+
+Fields are grouped by the component that reads them (serving, HTTP edge
+guards, storage, secrets, shared state); the env names stay flat
+(``MSPLEX_HOST``, ``MSPLEX_DATABASE_URL``, ...) because operators type them.
+List fields take a comma-separated string (``MSPLEX_ALLOWED_HOSTS=a,b:*``) or
+a JSON array.
+
+Host and origin patterns: an exact value, or a value ending in ``:*`` which
+matches that host with any port. When ``allowed_hosts``/``allowed_origins``
+are not set explicitly, the host of ``public_url`` is allowed as well, so a
+gateway published under its own name works without a second setting.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings", "pattern_matches"]
+
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+_DEFAULT_HOSTS = [h + p for h in _LOCAL_HOSTS for p in ("", ":*")]
+_DEFAULT_ORIGINS = [f"{s}://{h}{p}" for s in ("http", "https") for h in _LOCAL_HOSTS for p in ("", ":*")]
+
+StrList = Annotated[list[str], NoDecode]
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+def pattern_matches(value: str, patterns: list[str]) -> bool:
+    """Whether ``value`` (a Host header or an Origin) matches one of ``patterns``.
+
+    Comparison is case-insensitive; ``X:*`` matches ``X`` followed by a port.
+    """
+    value = value.strip().lower()
+    for pattern in patterns:
+        pattern = pattern.lower()
+        if pattern.endswith(":*"):
+            base = pattern[:-2]
+            if value.startswith(base + ":") and value[len(base) + 1 :].isdigit():
+                return True
+        elif value == pattern:
+            return True
+    return False
+
+
+class Settings(BaseSettings):
+    """MSPlex configuration; construct with keyword arguments in tests."""
+
+    model_config = SettingsConfigDict(env_prefix="MSPLEX_", extra="ignore", validate_default=True)
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str = Field(default="", description="Base URL clients use; default http://{host}:{port}")
+    log_level: LogLevel = "info"
+
+    # HTTP edge guards
+    allowed_hosts: StrList = Field(default_factory=lambda: list(_DEFAULT_HOSTS))
+    allowed_origins: StrList = Field(default_factory=lambda: list(_DEFAULT_ORIGINS))
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+
+    # Storage and secrets
+    home: Path = Path("~/.msplex")
+    database_url: str = Field(default="", description="Default: SQLite file in home")
+    secret_key: SecretStr | None = None
+
+    # Shared state for scale-out (in-process when unset)
+    redis_url: str | None = None
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _lists_from_env(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @field_validator("secret_key", "redis_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.home / 'msplex.db'}"
+        if not self.public_url:
+            host = self.host
+            if host in ("0.0.0.0", "::", ""):
+                host = "127.0.0.1"
+            if ":" in host and not host.startswith("["):
+                host = f"[{host}]"
+            self.public_url = f"http://{host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        public = urlsplit(self.public_url)
+        if public.scheme not in ("http", "https") or not public.netloc:
+            raise ValueError("public_url must be an absolute http(s) URL")
+        if "allowed_hosts" not in self.model_fields_set and not self.host_allowed(public.netloc):
+            self.allowed_hosts = [*self.allowed_hosts, public.netloc.lower()]
+        origin = f"{public.scheme}://{public.netloc}".lower()
+        if "allowed_origins" not in self.model_fields_set and not self.origin_allowed(origin):
+            self.allowed_origins = [*self.allowed_origins, origin]
+        return self
+
+    def ensure_home(self) -> Path:
+        """Create ``home`` (mode 0700) if missing and return it."""
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return self.home
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def host_allowed(self, host: str) -> bool:
+        return pattern_matches(host, self.allowed_hosts)
+
+    def origin_allowed(self, origin: str) -> bool:
+        return pattern_matches(origin, self.allowed_origins)
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the MSPlex store, run by ``msplex.store.engine.migrate``."""

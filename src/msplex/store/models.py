@@ -1,0 +1,121 @@
+"""ORM tables. Only ``msplex.store`` touches these; everyone else gets frozen records.
+
+Every tenant-owned row carries ``tenant_id``; uniqueness of names is per
+tenant. ``control_state`` is a single row whose ``version`` every mutation
+bumps in its own transaction, which is what replicas poll.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "CALLS_ROUTED",
+    "ApiToken",
+    "Base",
+    "ControlState",
+    "Counter",
+    "ReplicaStatus",
+    "Tenant",
+    "UTCDateTime",
+    "Upstream",
+    "utcnow",
+]
+
+CALLS_ROUTED = "calls_routed"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite stores them naive, in UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    allow_anonymous: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Upstream(Base):
+    __tablename__ = "upstreams"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name", name="uq_upstreams_tenant_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    transport: Mapped[str] = mapped_column(sa.String(8))
+    url: Mapped[str | None] = mapped_column(sa.Text)
+    command: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    headers_enc: Mapped[str | None] = mapped_column(sa.Text)
+    prefix: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ControlState(Base):
+    __tablename__ = "control_state"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class Counter(Base):
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class ReplicaStatus(Base):
+    __tablename__ = "replica_status"
+
+    replica_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(sa.Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    calls_routed: Mapped[int] = mapped_column(sa.BigInteger)
+    upstreams: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)

@@ -1,0 +1,149 @@
+"""Frozen records the store hands out: never ORM objects, never a live session.
+
+``ControlSnapshot`` is everything a gateway replica needs to route, loaded in
+one pass and swapped whole when ``version`` changes. It holds decrypted
+upstream headers, so it lives in memory only and is never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from msplex.upstream.base import Transport, UpstreamSpec
+
+__all__ = [
+    "ControlSnapshot",
+    "HealthState",
+    "ReplicaRecord",
+    "StatusReport",
+    "TenantRecord",
+    "TokenEntry",
+    "TokenRecord",
+    "UnhealthyUpstream",
+    "UpstreamEntry",
+    "UpstreamHealth",
+    "UpstreamRecord",
+    "hash_token",
+]
+
+HealthState = Literal["ok", "starting", "unhealthy"]
+
+
+def hash_token(plaintext: str) -> str:
+    """The stored form of a bearer token (SHA-256 hex): tokens are 240-bit random, so no salt."""
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRecord:
+    id: str
+    slug: str
+    name: str
+    allow_anonymous: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRecord:
+    """An upstream as listed to operators: header names only, never values."""
+
+    id: str
+    tenant_id: str
+    name: str
+    transport: Transport
+    url: str | None
+    command: tuple[str, ...]
+    header_names: tuple[str, ...]
+    prefix: bool
+    enabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamEntry:
+    """An upstream as the gateway routes to it: the connect spec (decrypted headers) and naming flag."""
+
+    id: str
+    spec: UpstreamSpec
+    prefix: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    id: str
+    tenant_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEntry:
+    tenant_id: str
+    token_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ControlSnapshot:
+    """Tenants by slug and id, enabled upstreams per tenant id in registration
+    order (earliest first: it wins a contested unprefixed name), live tokens by hash."""
+
+    version: int
+    tenants: Mapping[str, TenantRecord]
+    tenants_by_id: Mapping[str, TenantRecord]
+    upstreams: Mapping[str, tuple[UpstreamEntry, ...]] = field(repr=False)  # holds header values
+    tokens: Mapping[str, TokenEntry] = field(repr=False)
+
+    def authenticate(self, token: str) -> TokenEntry | None:
+        return self.tokens.get(hash_token(token))
+
+    def upstreams_of(self, tenant_id: str) -> tuple[UpstreamEntry, ...]:
+        return self.upstreams.get(tenant_id, ())
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamHealth:
+    """One replica's view of one upstream, reported with each heartbeat."""
+
+    tenant_id: str
+    name: str
+    state: HealthState
+    error: str | None = None
+    last_ok_at: datetime | None = None
+    tools: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaRecord:
+    replica_id: str
+    endpoint: str
+    started_at: datetime
+    heartbeat_at: datetime
+    calls_routed: int
+    upstreams: tuple[UpstreamHealth, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnhealthyUpstream:
+    tenant_slug: str
+    name: str
+    error: str | None
+    replica_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """``operational`` means some replica heartbeated within the liveness window."""
+
+    operational: bool
+    replicas: tuple[ReplicaRecord, ...]
+    tenants: tuple[TenantRecord, ...]
+    upstream_count: int
+    calls_routed: int
+    unhealthy: tuple[UnhealthyUpstream, ...]
