@@ -90,6 +90,7 @@ class GatewayApp:
         async def changed(snapshot: ControlSnapshot) -> None:
             apply_snapshot(self.gateway, snapshot)
 
+        await self.store.migrate()
         self.control.on_change(changed)
         await self.control.start()
         apply_snapshot(self.gateway, self.control.snapshot)
@@ -131,7 +132,6 @@ async def build(settings: Settings) -> AsyncIterator[GatewayApp]:
     """A started gateway app (for tests and embedding); stopped on exit."""
     keyring = Keyring.load(settings)
     store = Store.from_settings(settings)
-    await store.migrate()
     app = GatewayApp(settings, store, keyring)
     await app.startup()
     try:

@@ -52,15 +52,17 @@ async def clear(call: Call, gateway: Gateway) -> Call:
     return call
 
 
-async def run(call: Call, gateway: Gateway) -> dict[str, Any]:
-    """Clear ``call`` through every stage, then dispatch it; returns the JSON-RPC result."""
+async def run(call: Call, gateway: Gateway) -> tuple[Call, dict[str, Any]]:
+    """Clear ``call`` through every stage, then dispatch it.
+
+    Returns the call as the stages left it (tenant, principal) and the JSON-RPC result."""
     ok = False
     try:
         for _name, stage in STAGES:
             call = await stage(call, gateway)
         result = await dispatch.run(call, gateway)
         ok = True
-        return result
+        return call, result
     except RpcError:
         raise
     except Exception:

@@ -186,6 +186,7 @@ async def forward(
 
     if facts.era == "modern":
         return await _modern_upstream(session, call, method, params, on_notification)
+    params = _strip_envelope(params)
     if call.era == "legacy" or not _may_need_input(method):
 
         async def relay(request: JSON) -> JSON:
@@ -204,6 +205,24 @@ async def forward(
         return _unwrap(await session.request(method, params, on_notification=on_notification, on_request=ask))
 
     return await parked.start(call.tenant.id if call.tenant else "", run)
+
+
+_ENVELOPE_KEYS = (
+    wire.PROTOCOL_VERSION_META,
+    wire.CLIENT_CAPABILITIES_META,
+    wire.CLIENT_INFO_META,
+    wire.LOG_LEVEL_META,
+)
+
+
+def _strip_envelope(params: JSON) -> JSON:
+    """Drop a 2026-07-28 client's ``_meta`` envelope: a legacy upstream (stdio ones
+    included) rejects requests carrying it on a handshake-era connection."""
+    meta = params.get("_meta")
+    if not isinstance(meta, dict) or not any(k in meta for k in _ENVELOPE_KEYS):
+        return params
+    rest = {k: v for k, v in meta.items() if k not in _ENVELOPE_KEYS}
+    return {**params, "_meta": rest} if rest else {k: v for k, v in params.items() if k != "_meta"}
 
 
 def _may_need_input(method: str) -> bool:

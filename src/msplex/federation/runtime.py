@@ -22,6 +22,7 @@ from msplex.catalogue.federated import KINDS, Catalogue, Listing, UpstreamView
 from msplex.errors import RpcError
 from msplex.federation.forward import Parked, forward
 from msplex.mcp import wire
+from msplex.mcp.params import param_header_mismatch
 from msplex.upstream import list_all
 from msplex.upstream.base import UpstreamError, UpstreamSession, UpstreamSpec
 from msplex.upstream.lists import ListError
@@ -39,6 +40,8 @@ JSON = dict[str, Any]
 LIST_DEADLINE = 10.0
 FIRST_LIST_WAIT = 5.0
 PAGE_SIZE = 100
+RETRY_MIN = 1.0
+RETRY_MAX = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,10 @@ class _Upstream:
     refresh: asyncio.Task[None] | None = None
     dirty: bool = False
     subscribed: bool = False
+    backoff: float = 0.0
+    announce: set[str] = field(default_factory=set)
+    """List kinds the upstream said changed; clients hear of them even if our merge looks equal."""
+    retry: asyncio.TimerHandle | None = None
 
 
 class TenantRuntime:
@@ -110,9 +117,7 @@ class TenantRuntime:
         wanted = {e.spec.name: e for e in entries}
         for name in list(self._upstreams):
             if name not in wanted:
-                state = self._upstreams.pop(name)
-                if state.refresh is not None:
-                    state.refresh.cancel()
+                _stop(self._upstreams.pop(name))
         for name, entry in wanted.items():
             state = self._upstreams.get(name)
             if state is None or state.entry != entry:
@@ -129,8 +134,7 @@ class TenantRuntime:
 
     def close(self) -> None:
         for state in self._upstreams.values():
-            if state.refresh is not None:
-                state.refresh.cancel()
+            _stop(state)
 
     # listings ------------------------------------------------------------
 
@@ -141,6 +145,9 @@ class TenantRuntime:
         if state.refresh is not None and not state.refresh.done():
             state.dirty = True
             return
+        if state.retry is not None:
+            state.retry.cancel()
+            state.retry = None
         state.refresh = asyncio.get_running_loop().create_task(self._refresh(name))
 
     async def _refresh(self, name: str) -> None:
@@ -169,14 +176,18 @@ class TenantRuntime:
                 state.health.error = _describe(exc)
                 log.warning("upstream %s/%s unhealthy: %s", self.slug, name, state.health.error)
                 if not state.dirty:
+                    state.backoff = min(max(RETRY_MIN, state.backoff * 2), RETRY_MAX)
+                    state.retry = asyncio.get_running_loop().call_later(state.backoff, self.schedule_refresh, name)
                     return
                 continue
             if self._upstreams.get(name) is not state:
                 return
             state.health = _Health("healthy", None, time.time(), len(listing.tools))
-            if listing != state.listing:
+            state.backoff = 0.0
+            if listing != state.listing or state.announce:
                 state.listing = listing
-                self._rebuild()
+                announce, state.announce = state.announce, set()
+                self._rebuild(announce)
             if not state.dirty:
                 return
 
@@ -184,6 +195,10 @@ class TenantRuntime:
         async def sink(message: JSON) -> None:
             method = message.get("method", "")
             if method.endswith("/list_changed"):
+                kind = method.removeprefix("notifications/").removesuffix("/list_changed")
+                state = self._upstreams.get(name)
+                if state is not None and kind in ("tools", "prompts", "resources"):
+                    state.announce.add(kind)
                 self.schedule_refresh(name)
             elif method == "notifications/resources/updated":
                 uri = (message.get("params") or {}).get("uri")
@@ -194,7 +209,7 @@ class TenantRuntime:
 
         return sink
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, announce: set[str] | frozenset[str] = frozenset()) -> None:
         old = self.catalogue
         ordered = sorted(self._upstreams.values(), key=lambda s: (s.entry.order, s.entry.spec.name))
         views = [UpstreamView(s.entry.spec.name, s.entry.prefixed, s.listing or Listing()) for s in ordered]
@@ -203,11 +218,14 @@ class TenantRuntime:
         self.catalogue = new
         for kind in ("tools", "prompts", "resources"):
             keys = ("resources", "resourceTemplates") if kind == "resources" else (kind,)
-            if any(old.items.get(k) != new.items.get(k) for k in keys):
+            if kind in announce or any(old.items.get(k) != new.items.get(k) for k in keys):
                 self.gateway.publish(Event(self.id, kind))
 
     async def _ensure_listed(self) -> None:
-        """On first use, give never-listed upstreams a moment to answer."""
+        """Give never-listed upstreams a moment to answer (retrying one that failed before)."""
+        for name, state in self._upstreams.items():
+            if state.listing is None and (state.refresh is None or state.refresh.done()):
+                self.schedule_refresh(name)
         pending = [
             s.refresh for s in self._upstreams.values() if s.listing is None and s.refresh and not s.refresh.done()
         ]
@@ -240,6 +258,10 @@ class TenantRuntime:
                 route = self.catalogue.tools.get(name) if isinstance(name, str) else None
                 if route is None:
                     raise RpcError(wire.INVALID_PARAMS, f"Unknown tool: {name}")
+            if call.era == "modern" and call.headers is not None and route.item is not None:
+                problem = param_header_mismatch(route.item.get("inputSchema"), params.get("arguments"), call.headers)
+                if problem is not None:
+                    raise RpcError(wire.HEADER_MISMATCH, problem)
             return await self._forward(route.upstream, call, method, {**params, "name": route.name})
         if method in KINDS:
             await self._ensure_listed()
@@ -396,6 +418,13 @@ def _rewrite_contents(result: JSON, upstream_uri: str, public_uri: str) -> JSON:
             for c in contents
         ],
     }
+
+
+def _stop(state: _Upstream) -> None:
+    if state.refresh is not None:
+        state.refresh.cancel()
+    if state.retry is not None:
+        state.retry.cancel()
 
 
 def _describe(exc: BaseException) -> str:

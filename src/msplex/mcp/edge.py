@@ -37,7 +37,7 @@ class Request:
         self.raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         headers: dict[str, str] = {}
         for key, value in self.raw_headers:
-            headers[key.decode("latin-1")] = value.decode("latin-1")
+            headers[key.decode("latin-1")] = value.decode("latin-1").strip()
         self.headers = headers
         self.tenant_slug = tenant_slug
         accept = headers.get("accept", "")

@@ -122,7 +122,7 @@ async def _serve(
         local.inflight[key] = task
     status = 200
     try:
-        result = await chain.run(call, edge.gateway)
+        _, result = await chain.run(call, edge.gateway)
         _to_legacy(result)
         response = wire.result_response(request_id, result)
     except RpcError as exc:

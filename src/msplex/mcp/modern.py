@@ -196,7 +196,7 @@ async def _serve(edge: Edge, call: Call, exchange: Exchange, receive: Receive) -
 
     timer = asyncio.get_running_loop().call_later(WATCH_AFTER, start_watch)
     try:
-        result = await chain.run(call, edge.gateway)
+        call, result = await chain.run(call, edge.gateway)
     except RpcError as exc:
         await exchange.finish(
             {"jsonrpc": "2.0", "id": call.request_id, "error": exc.to_wire()},
