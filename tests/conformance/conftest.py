@@ -1,21 +1,21 @@
-"""Fixtures for the conformance runs: the fixture upstream and the URL under test.
+"""Fixtures for the conformance runs: the fixture upstream, and the gateway in front of it.
 
-`conformance_target_url` / `conformance_target_headers` are the one seam to move:
-today they point straight at the conformance fixture server; once the gateway
-exists they return the gateway's endpoint for a tenant whose upstream is
-`conformance_fixture_url`, and that tenant's bearer token.
+The suites run against the gateway (`conformance_target_url`), never the fixture
+directly: the gateway is what must conform, with the fixture as its upstream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 from conformance_runner import missing_node_tools
+
+from support.gateway import GatewayProcess
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,12 +65,35 @@ async def conformance_fixture_url(tmp_path_factory: pytest.TempPathFactory) -> A
 
 
 @pytest.fixture(scope="session")
-def conformance_target_url(conformance_fixture_url: str) -> str:
-    """The MCP endpoint the conformance suites test (a `localhost` URL: dns-rebinding needs it)."""
-    return conformance_fixture_url
+def conformance_gateway(
+    conformance_fixture_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """A running gateway whose tenant ``conformance`` federates the fixture unprefixed.
+
+    Unprefixed because the suites call the fixture's exact tool and prompt names
+    and ``test://`` URIs; the gateway is the server under test.
+    """
+    gateway = GatewayProcess(tmp_path_factory.mktemp("conformance-gateway"))
+    gateway.cli("tenant", "create", "conformance")
+    gateway.cli(
+        "upstream", "add", "fixture", "--tenant", "conformance", "--url", conformance_fixture_url, "--no-prefix"
+    )
+    token = gateway.token("conformance")
+    gateway.start()
+    try:
+        gateway.wait_accepts("conformance", token, timeout=15)
+        yield gateway.url("conformance").replace("127.0.0.1", "localhost"), token
+    finally:
+        gateway.stop()
 
 
 @pytest.fixture(scope="session")
-def conformance_target_headers() -> dict[str, str] | None:
-    """Extra headers for every request to the target, e.g. `{"Authorization": "Bearer ..."}`."""
-    return None
+def conformance_target_url(conformance_gateway: tuple[str, str]) -> str:
+    """The MCP endpoint the conformance suites test (a `localhost` URL: dns-rebinding needs it)."""
+    return conformance_gateway[0]
+
+
+@pytest.fixture(scope="session")
+def conformance_target_headers(conformance_gateway: tuple[str, str]) -> dict[str, str] | None:
+    """Every request carries the tenant's bearer token (the CLI cannot; see inject_headers.mjs)."""
+    return {"Authorization": f"Bearer {conformance_gateway[1]}"}

@@ -38,7 +38,10 @@ async def test_legacy_suite_active_has_no_failures(
     result = await run_suite(conformance_target_url, LEGACY, ["--suite", "active"], headers=conformance_target_headers)
     print(f"conformance {LEGACY} --suite active: Total: {result.passed} passed, {result.failed} failed")
     assert (result.failed, result.returncode) == (0, 0), _explain(result)
-    assert result.passed >= 40, _explain(result)  # 30 scenarios, 40 checks in 0.1.16
+    # 0.1.16 has 40 checks; server-sse-multiple-streams scores its second check only when
+    # the server answers with SSE, and the gateway answers JSON unless something streams
+    # (an INFO, not a failure), so 39 of them score.
+    assert result.passed >= 39, _explain(result)
 
 
 @pytest.mark.usefixtures("node_tools")

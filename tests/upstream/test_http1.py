@@ -96,7 +96,7 @@ async def test_streamed_bodies_arrive_chunk_by_chunk(base: str) -> None:
     client = Client()
     r = await client.post(f"{base}/sse", data=b"{}")
     chunks = [c async for c in r.content.iter_any()]
-    await r.release()
+    r.release()
     assert b"".join(chunks) == b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
     await client.close()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import ssl
 from collections.abc import AsyncIterator, Generator
 from typing import Any
@@ -163,6 +164,16 @@ class _Content:
             data, self._buffer = self._buffer[:n], self._buffer[n:]
         return data
 
+    async def readany(self) -> bytes:
+        if self._buffer:
+            data, self._buffer = self._buffer, b""
+            return data
+        return await self._response._conn.next_chunk() or b""
+
+    def at_eof(self) -> bool:
+        conn = self._response._conn
+        return not self._buffer and conn._done and not conn._chunks
+
     async def iter_any(self) -> AsyncIterator[bytes]:
         if self._buffer:
             data, self._buffer = self._buffer, b""
@@ -191,7 +202,7 @@ class Response:
             return data
         return await self.content.read()
 
-    async def release(self) -> None:
+    def release(self) -> None:
         self.close()
 
     def close(self) -> None:
@@ -229,6 +240,19 @@ class _Pending:
             self._response.close()
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse(url: str, method: str) -> tuple[tuple[str, str, int], str]:
+    """Origin and request line (with ``Host``) of ``url``; cached: a session posts to one URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("upstream URLs must be absolute http(s) URLs")
+    port = parts.port or (443 if scheme == "https" else 80)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    host = parts.netloc.rpartition("@")[2]
+    return (scheme, parts.hostname, port), f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"
+
+
 class Client:
     """Keep-alive connections to the origins of the URLs it is asked for."""
 
@@ -259,15 +283,8 @@ class Client:
     async def _request(self, method: str, url: Any, headers: dict[str, str], body: bytes | None) -> Response:
         if self.closed:
             raise UpstreamDisconnected("the client is closed")
-        parts = urlsplit(str(url))
-        scheme = parts.scheme
-        if scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("upstream URLs must be absolute http(s) URLs")
-        port = parts.port or (443 if scheme == "https" else 80)
-        origin = (scheme, parts.hostname, port)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host = parts.netloc.rpartition("@")[2]
-        lines = [f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n"]
+        origin, request_line = _parse(str(url), method)
+        lines = [request_line]
         for key, value in headers.items():
             if "\r" in value or "\n" in value or "\r" in key or "\n" in key:
                 raise ValueError("header names and values must not contain line breaks")

@@ -14,8 +14,6 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
 from msplex.upstream import _rpc
 from msplex.upstream._wire import SessionExpired, decoder, error_reply
 from msplex.upstream.base import JSON, UpstreamError
@@ -48,9 +46,7 @@ class StreamState:
         if self.task is None or self.task.done():
             self._gen += 1
             self._ready = asyncio.get_running_loop().create_future()
-            self.task = asyncio.create_task(
-                _run(session, self, self._gen), name=f"upstream-stream-{session.name}"
-            )
+            self.task = asyncio.create_task(_run(session, self, self._gen), name=f"upstream-stream-{session.name}")
 
     def restart(self, session: HttpSession) -> None:
         if self.task is not None:
@@ -97,7 +93,7 @@ async def _run(session: HttpSession, state: StreamState, gen: int) -> None:
                     continue
                 except UpstreamError:
                     pass
-            except (aiohttp.ClientError, OSError, UpstreamError) as exc:
+            except (OSError, UpstreamError) as exc:
                 log.debug("upstream %r: unsolicited stream dropped (%s)", session.name, type(exc).__name__)
             state.reset(gen)
             await asyncio.sleep(retry / 1000 if retry else delay)

@@ -1,7 +1,7 @@
 """One HTTP exchange with an upstream: POST a JSON-RPC message, read a JSON or SSE reply.
 
-Below: aiohttp. Above: ``HttpSession``, which owns era, headers and retries.
-Everything aiohttp raises becomes an ``UpstreamError`` here, and no message
+Below: the HTTP/1.1 transport (``_http1``). Above: ``HttpSession``, which owns
+era, headers and retries. Transport failures become ``UpstreamError`` here, and no message
 built here quotes a header value or the URL (either may carry credentials).
 """
 
@@ -13,9 +13,8 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
-
 from msplex.upstream import _rpc
+from msplex.upstream._http1 import Client, Response
 from msplex.upstream.base import (
     JSON,
     NotificationSink,
@@ -44,18 +43,12 @@ class SessionExpired(Exception):
     """Legacy session unknown to the upstream (404): re-initialize and retry."""
 
 
-def client_session(limit: int = 256) -> aiohttp.ClientSession:
-    """The tuned aiohttp session: no cookies, no compression negotiation, no User-Agent, pooled keep-alive."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=limit, keepalive_timeout=30, ttl_dns_cache=300),
-        cookie_jar=aiohttp.DummyCookieJar(),
-        auto_decompress=False,
-        skip_auto_headers=("Accept-Encoding", "User-Agent"),
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
-    )
+def client_session() -> Client:
+    """Pooled keep-alive connections; no cookies, redirects or compression negotiation."""
+    return Client(connect_timeout=10)
 
 
-def decoder(resp: aiohttp.ClientResponse) -> Callable[[bytes], bytes] | None:
+def decoder(resp: Response) -> Callable[[bytes], bytes] | None:
     """A streaming decompressor when the upstream compressed despite not being asked to."""
     enc = resp.headers.get("Content-Encoding", "").strip().lower()
     if not enc or enc == "identity":
@@ -65,19 +58,19 @@ def decoder(resp: aiohttp.ClientResponse) -> Callable[[bytes], bytes] | None:
     raise UpstreamProtocolError(f"upstream used unsupported Content-Encoding {enc!r}")
 
 
-async def _read_body(resp: aiohttp.ClientResponse, limit: int | None = None) -> bytes:
+async def _read_body(resp: Response, limit: int | None = None) -> bytes:
     raw = await resp.read() if limit is None else await resp.content.read(limit)
     dec = decoder(resp)
     return dec(raw) if dec is not None else raw
 
 
-async def error_reply(name: str, resp: aiohttp.ClientResponse, legacy_session: bool) -> JSON:
+async def error_reply(name: str, resp: Response, legacy_session: bool) -> JSON:
     """Map a non-2xx answer: a JSON-RPC error body is the answer, otherwise a typed failure."""
     status = resp.status
     if resp.headers.get("Content-Type", "").startswith("application/json"):
         try:
             doc = _rpc.decode(await _read_body(resp, _MAX_ERROR_BODY))
-        except (UpstreamProtocolError, aiohttp.ClientError, zlib.error):
+        except (UpstreamProtocolError, OSError, zlib.error):
             doc = None
         if isinstance(doc, dict) and isinstance(doc.get("error"), dict):
             if status == 404 and legacy_session:
@@ -93,7 +86,7 @@ async def error_reply(name: str, resp: aiohttp.ClientResponse, legacy_session: b
 
 async def read_reply(
     name: str,
-    resp: aiohttp.ClientResponse,
+    resp: Response,
     rid: Any,
     on_notification: NotificationSink | None,
     on_request: RequestSink | None,

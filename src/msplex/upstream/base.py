@@ -174,8 +174,9 @@ class UpstreamSpec:
     transport: Transport
     url: str | None = None
     command: tuple[str, ...] = ()
-    headers: tuple[tuple[str, str], ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """May carry credentials: never in a repr, a log line or an error."""
+    env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -24,11 +24,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
-from yarl import URL
-
 from msplex.upstream import _rpc, _unsolicited
 from msplex.upstream._headers import NAME_KEYS, ParamMap, encode_header_value, param_header_map, param_headers
+from msplex.upstream._http1 import Client, Response
 from msplex.upstream._wire import HTTPStatusError, SessionExpired, client_session, error_reply, read_reply
 from msplex.upstream.base import (
     JSON,
@@ -59,13 +57,11 @@ _RESUME_ATTEMPTS = 3
 class HttpSession:
     """One pooled Streamable HTTP upstream session (see module docstring)."""
 
-    def __init__(
-        self, spec: UpstreamSpec, *, era: Era | None = None, http: aiohttp.ClientSession | None = None
-    ):
+    def __init__(self, spec: UpstreamSpec, *, era: Era | None = None, http: Client | None = None):
         if not spec.url:
             raise ValueError("an http upstream needs a url")
         self.name = spec.name
-        self._url = URL(spec.url)
+        self._url = spec.url
         self._cache_key = spec.url
         self._forced_era = era
         self._http = http
@@ -180,8 +176,8 @@ class HttpSession:
             try:
                 async with asyncio.timeout(2):
                     async with self._http.delete(self._url, headers=self._headers) as resp:
-                        await resp.release()
-            except (aiohttp.ClientError, OSError, TimeoutError):
+                        resp.release()
+            except (OSError, TimeoutError):
                 log.debug("upstream %r: DELETE of the session failed", self.name)
         if self._own_http and self._http is not None:
             await self._http.close()
@@ -190,11 +186,11 @@ class HttpSession:
     # -- plumbing shared with _unsolicited --------------------------------------------------------
 
     @property
-    def url(self) -> URL:
+    def url(self) -> str:
         return self._url
 
     @property
-    def http(self) -> aiohttp.ClientSession:
+    def http(self) -> Client:
         if self._http is None:
             raise UpstreamUnavailable(f"upstream {self.name!r} session is not started")
         return self._http
@@ -225,16 +221,13 @@ class HttpSession:
             async with await self.send(_rpc.encode(msg), headers or self._headers) as r:
                 if r.status >= 300:
                     await error_reply(self.name, r, self._session_id is not None)
-        except (aiohttp.ClientError, OSError) as exc:
+        except OSError as exc:
             raise UpstreamUnavailable(f"upstream {self.name!r} unreachable ({type(exc).__name__})") from None
 
-    async def send(self, body: bytes, headers: dict[str, str]) -> aiohttp.ClientResponse:
+    async def send(self, body: bytes, headers: dict[str, str]) -> Response:
         """POST once; a pooled connection the upstream closed meanwhile (idle timeout, restart)
         fails before any answer, so that one case is retried on a fresh connection."""
-        try:
-            return await self.http.post(self._url, data=body, headers=headers)
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-            return await self.http.post(self._url, data=body, headers=headers)
+        return await self.http.post(self._url, data=body, headers=headers)
 
     def modern_request_parts(self, method: str, params: JSON | None) -> tuple[JSON, dict[str, str]]:
         stamped = self._stamp(params)
@@ -253,7 +246,7 @@ class HttpSession:
         on_notification: NotificationSink | None,
         on_request: RequestSink | None,
         legacy: bool,
-        on_response: Callable[[aiohttp.ClientResponse], None] | None = None,
+        on_response: Callable[[Response], None] | None = None,
     ) -> JSON:
         answer = self._post_answer if legacy else None
         parser = SSEParser()
@@ -280,14 +273,12 @@ class HttpSession:
                 async with self.http.get(self._url, headers=hdrs) as resp:
                     if resp.status >= 300:
                         return await error_reply(self.name, resp, self._session_id is not None)
-                    reply = await read_reply(
-                        self.name, resp, rid, on_notification, on_request, answer, parser
-                    )
+                    reply = await read_reply(self.name, resp, rid, on_notification, on_request, answer, parser)
             return reply
-        except (aiohttp.ClientError, OSError) as exc:
+        except OSError as exc:
             raise UpstreamUnavailable(f"upstream {self.name!r} unreachable ({type(exc).__name__})") from None
 
-    def _finish(self, resp: aiohttp.ClientResponse, answered: bool) -> None:
+    def _finish(self, resp: Response, answered: bool) -> None:
         """Release the response. An SSE stream that delivered its answer is drained in the background
         so its keep-alive connection returns to the pool; anything else unfinished is closed, which
         for a modern upstream is also how a cancelled request is cancelled."""
@@ -297,12 +288,12 @@ class HttpSession:
             resp.release()
 
     @staticmethod
-    async def _drain(resp: aiohttp.ClientResponse) -> None:
+    async def _drain(resp: Response) -> None:
         try:
             async with asyncio.timeout(10):
                 while await resp.content.readany():
                     pass
-        except (TimeoutError, aiohttp.ClientError, OSError):
+        except (TimeoutError, OSError):
             resp.close()
         else:
             resp.release()
@@ -325,9 +316,7 @@ class HttpSession:
                 params = {**params, "_meta": {k: v for k, v in meta.items() if k not in _ENVELOPE_KEYS}}
             msg["params"] = params
         try:
-            return await self._exchange(
-                _rpc.encode(msg), self._headers, rid, on_notification, on_request, True
-            )
+            return await self._exchange(_rpc.encode(msg), self._headers, rid, on_notification, on_request, True)
         except asyncio.CancelledError:
             cancel = {
                 "jsonrpc": "2.0",
@@ -337,15 +326,11 @@ class HttpSession:
             self.spawn(self._quiet(self.post_message(cancel)))
             raise
 
-    async def _modern_request(
-        self, method: str, params: JSON | None, on_notification: NotificationSink | None
-    ) -> JSON:
+    async def _modern_request(self, method: str, params: JSON | None, on_notification: NotificationSink | None) -> JSON:
         rid = next(self._ids)
         stamped = self._stamp(params)
         body = _rpc.encode({"jsonrpc": "2.0", "id": rid, "method": method, "params": stamped})
-        reply = await self._exchange(
-            body, self._modern_headers(method, stamped), rid, on_notification, None, False
-        )
+        reply = await self._exchange(body, self._modern_headers(method, stamped), rid, on_notification, None, False)
         if method == "tools/list" and "result" in reply:
             self._learn_param_headers(reply["result"])
         return reply
@@ -421,9 +406,7 @@ class HttpSession:
         }
         headers = {**self._base, "MCP-Protocol-Version": version, "Mcp-Method": "server/discover"}
         rid = next(self._ids)
-        body = _rpc.encode(
-            {"jsonrpc": "2.0", "id": rid, "method": "server/discover", "params": {"_meta": envelope}}
-        )
+        body = _rpc.encode({"jsonrpc": "2.0", "id": rid, "method": "server/discover", "params": {"_meta": envelope}})
         try:
             reply = await self._exchange(body, headers, rid, None, None, False)
         except (UpstreamProtocolError, HTTPStatusError):
@@ -450,7 +433,7 @@ class HttpSession:
         body = _rpc.encode({"jsonrpc": "2.0", "id": rid, "method": "initialize", "params": params})
         sid: list[str] = []
 
-        def capture(resp: aiohttp.ClientResponse) -> None:
+        def capture(resp: Response) -> None:
             value = resp.headers.get("Mcp-Session-Id")
             if value:
                 sid.append(value)
@@ -472,9 +455,7 @@ class HttpSession:
         try:
             await self.post_message({"jsonrpc": "2.0", "method": "notifications/initialized"})
         except SessionExpired:
-            raise UpstreamProtocolError(
-                f"upstream {self.name!r} forgot the session it just created"
-            ) from None
+            raise UpstreamProtocolError(f"upstream {self.name!r} forgot the session it just created") from None
         return _rpc.server_facts("legacy", version, result.get("serverInfo"), result)
 
     async def _reinitialize(self, stale: str | None) -> None:

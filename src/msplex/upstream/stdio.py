@@ -176,9 +176,7 @@ class StdioSession:
             )
         except OSError as exc:
             self._record_crash()
-            raise UpstreamUnavailable(
-                f"upstream {self.name!r} could not start ({type(exc).__name__})"
-            ) from None
+            raise UpstreamUnavailable(f"upstream {self.name!r} could not start ({type(exc).__name__})") from None
         child = _Child(proc, time.monotonic())
         self._child = child
         child.tasks = [
