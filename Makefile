@@ -1,0 +1,47 @@
+# MSPlex developer entry points. A fresh machine needs python3 (with venv) and make;
+# `.ci/run` installs those and the test services first.
+#
+#   make run     create .venv, install, apply migrations and start the gateway (embedded: SQLite)
+#   make test    install dev dependencies and Node peers, run the whole test suite
+#   make bench   gateway vs direct benchmark (PEERS=1 adds ContextForge and mcp-proxy)
+#   make lint    ruff check + format check
+#
+# Installs are skipped while pyproject.toml is unchanged (stamp files in .venv).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP     := $(VENV)/.stamp-run
+DEV_STAMP := $(VENV)/.stamp-dev
+PYTEST_ARGS ?=
+
+.PHONY: run test bench lint clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/msplex serve
+
+test: $(DEV_STAMP)
+	@if [ -f scripts/node-tools.sh ]; then bash scripts/node-tools.sh; fi
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(DEV_STAMP)
+	$(BIN)/python -m bench
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean-venv:
+	rm -rf $(VENV)
