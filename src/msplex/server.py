@@ -158,6 +158,7 @@ def run(settings: Settings) -> None:
         access_log=False,
         log_level=settings.log_level,
         server_header=False,
+        proxy_headers=False,
         date_header=False,
         timeout_graceful_shutdown=5,
     )

@@ -7,7 +7,6 @@ stages only admit to tenants that allow anonymous access.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from typing import TYPE_CHECKING
 
@@ -24,10 +23,10 @@ UNAUTHENTICATED = -32001
 
 async def run(call: Call, gateway: Gateway) -> Call:
     if call.bearer is None:
-        return dataclasses.replace(call, principal=Principal(kind="anonymous", tenant_id=None))
+        return call.learned(principal=Principal(kind="anonymous", tenant_id=None))
     digest = hashlib.sha256(call.bearer.encode()).hexdigest()
     token = gateway.tokens.get(digest)
     if token is None:
         raise Denied("authenticate", UNAUTHENTICATED, "the bearer token is unknown or revoked", http_status=401)
     tenant_id, token_id = token
-    return dataclasses.replace(call, principal=Principal(kind="token", tenant_id=tenant_id, token_id=token_id))
+    return call.learned(principal=Principal(kind="token", tenant_id=tenant_id, token_id=token_id))

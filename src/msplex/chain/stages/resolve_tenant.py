@@ -8,7 +8,6 @@ every later lookup is keyed by it.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from msplex.call import Call
@@ -48,4 +47,4 @@ async def run(call: Call, gateway: Gateway) -> Call:
             raise Denied("resolve_tenant", FORBIDDEN, "the token's tenant no longer exists", http_status=403)
     if call.session_tenant_id is not None and call.session_tenant_id != tenant.id:
         raise Denied("resolve_tenant", FORBIDDEN, "the session belongs to another tenant", http_status=403)
-    return dataclasses.replace(call, tenant=tenant)
+    return call.learned(tenant=tenant)
