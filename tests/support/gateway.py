@@ -27,16 +27,24 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from mcp import Client
+
 __all__ = [
+    "ACCEPT",
     "EVERYTHING",
     "REPO",
     "GatewayProcess",
     "ServerProcess",
+    "bearer",
     "connect",
     "free_port",
+    "jsonrpc_of",
+    "legacy_headers",
+    "modern_request",
+    "open_legacy_session",
+    "rpc",
     "start_all",
     "stop_all",
     "wait_port",
@@ -322,3 +330,66 @@ async def connect(url: str, token: str | None = None, mode: str = "legacy", **kw
         transport = streamable_http_client(url, http_client=http)
         async with Client(transport, mode=mode, **kwargs) as client:  # type: ignore[arg-type]
             yield client
+
+
+# Raw HTTP, for what SDK clients never send (bad input, replayed sessions, cross-replica calls).
+
+ACCEPT = "application/json, text/event-stream"
+LEGACY_VERSION = "2025-11-25"
+
+
+def rpc(method: str, params: dict[str, Any] | None = None, rid: int | str | None = 1) -> dict[str, Any]:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+    if rid is not None:
+        message["id"] = rid
+    if params is not None:
+        message["params"] = params
+    return message
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def legacy_headers(token: str | None, session: str | None = None) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "Accept": ACCEPT, **bearer(token)}
+    if session is not None:
+        headers["Mcp-Session-Id"] = session
+        headers["MCP-Protocol-Version"] = LEGACY_VERSION
+    return headers
+
+
+def modern_request(
+    method: str, params: dict[str, Any] | None = None, token: str | None = None, name: str | None = None
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Headers and body of a well-formed 2026-07-28 request."""
+    body = rpc(method, {**(params or {}), "_meta": {META_VERSION: MODERN, META_CAPS: {}}})
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": ACCEPT,
+        "MCP-Protocol-Version": MODERN,
+        "Mcp-Method": method,
+        **bearer(token),
+    }
+    if name is not None:
+        headers["Mcp-Name"] = name
+    return headers, body
+
+
+async def open_legacy_session(http: httpx2.AsyncClient, url: str, token: str | None) -> str:
+    """``initialize`` + ``notifications/initialized``; returns the ``Mcp-Session-Id``."""
+    params = {"protocolVersion": LEGACY_VERSION, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}
+    response = await http.post(url, json=rpc("initialize", params), headers=legacy_headers(token))
+    assert response.status_code == 200, response.text
+    session = response.headers["mcp-session-id"]
+    done = await http.post(url, json=rpc("notifications/initialized", rid=None), headers=legacy_headers(token, session))
+    assert done.status_code == 202, done.text
+    return session
+
+
+def jsonrpc_of(response: httpx2.Response) -> dict[str, Any]:
+    """The JSON-RPC message of a response, whether sent as JSON or as SSE (the last ``data:``)."""
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        data = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
+        return dict(json.loads(data[-1]))
+    return dict(response.json())

@@ -23,9 +23,7 @@ from msplex.upstream.base import Era
 
 
 async def measure(url: str, era: Era, n: int) -> tuple[float, float, str]:
-    s = HttpSession(
-        UpstreamSpec("bench", "echo", "http", url=url, headers=(("Authorization", "Bearer x"),)), era=era
-    )
+    s = HttpSession(UpstreamSpec("bench", "echo", "http", url=url, headers=(("Authorization", "Bearer x"),)), era=era)
     params = {"name": "echo", "arguments": {"text": "hello"}}
     kinds: list[str] = []
     try:

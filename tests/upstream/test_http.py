@@ -67,9 +67,7 @@ async def test_list_all_follows_pagination(dual_server: FixtureServer, era: Era)
 
 @pytest.mark.parametrize("era", ["legacy", "modern"])
 @pytest.mark.parametrize("server", ["dual_server", "json_server"])
-async def test_tools_call_over_json_and_sse_responses(
-    request: pytest.FixtureRequest, server: str, era: Era
-) -> None:
+async def test_tools_call_over_json_and_sse_responses(request: pytest.FixtureRequest, server: str, era: Era) -> None:
     url = request.getfixturevalue(server).url
     async with session(url, era) as s:
         replies = await asyncio.gather(*(call(s, "echo", {"text": f"m{i}"}) for i in range(20)))
@@ -88,9 +86,7 @@ async def test_modern_call_sends_mcp_param_headers_learned_from_tools_list(
 
 
 @pytest.mark.parametrize("era", ["legacy", "modern"])
-async def test_progress_and_log_notifications_reach_on_notification(
-    dual_server: FixtureServer, era: Era
-) -> None:
+async def test_progress_and_log_notifications_reach_on_notification(dual_server: FixtureServer, era: Era) -> None:
     seen: list[dict[str, Any]] = []
 
     async def on_notification(msg: dict[str, Any]) -> None:
@@ -142,9 +138,7 @@ async def _cancelled_ids(s: HttpSession) -> list[str]:
 
 
 @pytest.mark.parametrize("era", ["legacy", "modern"])
-async def test_cancelling_the_caller_cancels_the_upstream_request(
-    own_server: FixtureServer, era: Era
-) -> None:
+async def test_cancelling_the_caller_cancels_the_upstream_request(own_server: FixtureServer, era: Era) -> None:
     async with session(own_server.url, era) as s:
         await s.start()
         task = asyncio.create_task(call(s, "slow", {"seconds": 30}))

@@ -67,9 +67,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 async def base() -> AsyncIterator[str]:
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
         await asyncio.sleep(0.01)
@@ -82,9 +80,7 @@ async def test_json_bodies_round_trip_over_one_kept_alive_connection(base: str) 
     client = Client()
     PEERS.clear()
     for i in range(5):
-        async with client.post(
-            f"{base}/json", data=b"%d" % i, headers={"Content-Type": "application/json"}
-        ) as r:
+        async with client.post(f"{base}/json", data=b"%d" % i, headers={"Content-Type": "application/json"}) as r:
             assert r.status == 200
             assert r.headers.get("Content-Type") == "application/json"
             assert await r.read() == b'{"echo":%d}' % i

@@ -55,9 +55,7 @@ async def test_child_env_is_an_allow_list(stdio: StdioSession, monkeypatch: pyte
     keys = text(await call(stdio, "env")).split(",")
     assert "MSPLEX_SECRET_KEY" not in keys
     assert "FIXTURE_FLAG" in keys and "PATH" in keys
-    assert set(keys) <= {"PATH", "HOME", "LANG", "TMPDIR", "FIXTURE_FLAG"} | {
-        k for k in keys if k.startswith("LC_")
-    }
+    assert set(keys) <= {"PATH", "HOME", "LANG", "TMPDIR", "FIXTURE_FLAG"} | {k for k in keys if k.startswith("LC_")}
 
 
 async def test_progress_routes_by_token_and_logs_to_the_request(stdio: StdioSession) -> None:

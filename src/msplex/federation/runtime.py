@@ -157,11 +157,13 @@ class TenantRuntime:
                 return
             state.dirty = False
             try:
-                session = await self.gateway.pool.get(state.entry.spec)
-                if not state.subscribed:
-                    session.on_unsolicited(self._unsolicited_sink(name))
-                    state.subscribed = True
+                # The deadline covers the handshake too: an upstream that accepts the
+                # connection and never answers must end up unhealthy, not "starting" forever.
                 async with asyncio.timeout(LIST_DEADLINE):
+                    session = await self.gateway.pool.get(state.entry.spec)
+                    if not state.subscribed:
+                        session.on_unsolicited(self._unsolicited_sink(name))
+                        state.subscribed = True
                     facts = session.facts or await session.start()
                     caps = facts.capabilities or {}
                     lists: JSON = {}
@@ -226,8 +228,12 @@ class TenantRuntime:
         for name, state in self._upstreams.items():
             if state.listing is None and (state.refresh is None or state.refresh.done()):
                 self.schedule_refresh(name)
+        # Wait only for first attempts: an upstream already marked unhealthy is retried in the
+        # background, or a hanging one would add FIRST_LIST_WAIT to every list of the tenant.
         pending = [
-            s.refresh for s in self._upstreams.values() if s.listing is None and s.refresh and not s.refresh.done()
+            s.refresh
+            for s in self._upstreams.values()
+            if s.listing is None and s.health.state == "starting" and s.refresh and not s.refresh.done()
         ]
         if pending:
             with contextlib.suppress(TimeoutError):

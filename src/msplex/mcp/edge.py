@@ -41,7 +41,7 @@ class Request:
         self.headers = headers
         self.tenant_slug = tenant_slug
         accept = headers.get("accept", "")
-        wildcard = "*/*" in accept or not accept
+        wildcard = "*/*" in accept  # a missing Accept is not a wildcard: the spec requires one (406)
         self.accept_json = wildcard or "application/json" in accept
         self.accept_sse = wildcard or "text/event-stream" in accept
         auth = headers.get("authorization")

@@ -30,6 +30,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 _JSON = (b"content-type", b"application/json")
+_CHALLENGE = (b"www-authenticate", b'Bearer realm="msplex"')
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream"),
     (b"cache-control", b"no-cache, no-transform"),
@@ -68,6 +69,8 @@ async def send_json(send: Send, status: int, payload: Any, headers: list[tuple[b
     head = [_JSON, (b"content-length", str(len(body)).encode())]
     if headers:
         head.extend(headers)
+    if status == 401 and not any(k == b"www-authenticate" for k, _ in head):
+        head.append(_CHALLENGE)  # RFC 6750 §3: every 401 carries the challenge
     await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": body})
 
