@@ -12,8 +12,8 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -23,6 +23,7 @@ from msplex.controlplane import ControlPlane
 from msplex.crypto import Keyring
 from msplex.federation.runtime import Gateway, UpstreamEntry
 from msplex.mcp.edge import Edge
+from msplex.mcp.sessions import MAX_AGE_SECONDS
 from msplex.store import Store
 from msplex.store.records import ControlSnapshot, UpstreamHealth
 from msplex.upstream.pool import UpstreamPool
@@ -35,6 +36,7 @@ __all__ = ["GatewayApp", "build", "run"]
 
 log = logging.getLogger("msplex.server")
 HEARTBEAT_SECONDS = 2.0
+ENDED_SESSIONS_SECONDS = 1.0
 SERVER_INFO = {"name": "msplex", "version": __version__}
 
 
@@ -64,6 +66,8 @@ class GatewayApp:
         self.control = ControlPlane(store)
         self.replica_id = secrets.token_hex(6)
         self._reported = 0
+        self._ended_seq = 0
+        self._purged = 0.0
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -94,7 +98,12 @@ class GatewayApp:
         self.control.on_change(changed)
         await self.control.start()
         apply_snapshot(self.gateway, self.control.snapshot)
-        self._tasks.append(asyncio.get_running_loop().create_task(self._heartbeat()))
+        self.edge.on_session_ended = self.store.end_session
+        self._ended_seq = 0
+        await self._apply_ended_sessions()
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._heartbeat()))
+        self._tasks.append(loop.create_task(self._every(ENDED_SESSIONS_SECONDS, self._apply_ended_sessions)))
 
     async def shutdown(self) -> None:
         for task in self._tasks:
@@ -104,6 +113,28 @@ class GatewayApp:
             await self._beat()
         await self.gateway.close()
         await self.store.close()
+
+    async def _apply_ended_sessions(self) -> None:
+        """Refuse sessions other replicas ended (DELETE), and forget records no session outlives."""
+        while True:
+            ended, self._ended_seq = await self.store.ended_sessions_after(self._ended_seq)
+            for sid in ended:
+                self.edge.local.end(sid)
+            if len(ended) < 1000:
+                break
+        if time.monotonic() - self._purged > 3600:
+            self._purged = time.monotonic()
+            await self.store.purge_ended_sessions(datetime.now(UTC) - timedelta(seconds=MAX_AGE_SECONDS))
+
+    async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("periodic %s failed", job.__name__)
 
     async def _heartbeat(self) -> None:
         while True:

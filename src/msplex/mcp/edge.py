@@ -11,7 +11,7 @@ chain does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -67,6 +67,8 @@ class Edge:
         self._origin_allowed = origin_allowed
         self._verdicts: dict[tuple[str, str | None], bool] = {}
         self.max_body_bytes = max_body_bytes
+        self.on_session_ended: Callable[[str, str], Awaitable[None]] | None = None
+        """Told (session id, tenant id) when a client ends its session, so other replicas refuse it too."""
 
     def _transport_ok(self, host: str | None, origin: str | None) -> bool:
         """DNS-rebinding protection, memoised: the set of Host/Origin pairs seen is small."""

@@ -9,6 +9,7 @@ request must present the credential that opened its session.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 from msplex import chain
@@ -17,7 +18,7 @@ from msplex.errors import Denied, RpcError
 from msplex.federation.forward import LOG_LEVELS
 from msplex.mcp import wire
 from msplex.mcp.exchange import Exchange
-from msplex.mcp.http import Receive, Send, send_empty, send_json
+from msplex.mcp.http import Receive, Send, send_empty, send_json, send_problem
 from msplex.mcp.sessions import LegacySession, credential_tag
 from msplex.mcp.streams import LIST_CHANGED, pump
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from msplex.mcp.edge import Edge, Request
 
 __all__ = ["delete", "get_stream", "post"]
+
+log = logging.getLogger("msplex.mcp.legacy")
 
 JSON = dict[str, Any]
 _MODERN_ONLY_KEYS = ("resultType", "ttlMs", "cacheScope")
@@ -284,6 +287,13 @@ async def delete(edge: Edge, request: Request, send: Send) -> None:
     if session is None:
         return
     edge.local.end(session.sid)
+    if edge.on_session_ended is not None:
+        try:
+            await edge.on_session_ended(session.sid, session.tenant_id)
+        except Exception:
+            log.exception("could not share the end of a session with other replicas")
+            await send_problem(send, 503, "Service Unavailable", "the session ended here but not on every replica")
+            return
     runtime = edge.gateway.tenant_by_id(session.tenant_id)
     if runtime is not None:
         await runtime.drop_subscriber(session.sid)

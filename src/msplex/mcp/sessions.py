@@ -27,10 +27,12 @@ import orjson
 if TYPE_CHECKING:
     from msplex.crypto import Keyring
 
-__all__ = ["LegacySession", "SessionCodec", "SessionLocal", "credential_tag"]
+__all__ = ["MAX_AGE_SECONDS", "LegacySession", "SessionCodec", "SessionLocal", "credential_tag"]
 
 _AAD = b"mcp-session"
 IDLE_SECONDS = 24 * 3600.0
+MAX_AGE_SECONDS = 7 * 24 * 3600.0
+"""A session id is refused this long after it was issued (ended-session records are kept as long)."""
 
 
 def credential_tag(bearer: str | None) -> str:
@@ -83,7 +85,7 @@ class SessionCodec:
     def open(self, token: str) -> LegacySession | None:
         """The session behind ``token``, or ``None`` for anything this gateway did not issue."""
         session = self._cache.get(token)
-        if session is not None:
+        if session is not None and session.issued_at >= time.time() - MAX_AGE_SECONDS:
             return session
         if len(token) > 4096:
             return None
@@ -94,6 +96,8 @@ class SessionCodec:
         except Exception:
             return None
         session = LegacySession(sid, tenant_id, version, caps or {}, info, credential, float(issued))
+        if session.issued_at < time.time() - MAX_AGE_SECONDS:
+            return None
         self._remember(token, session)
         return session
 

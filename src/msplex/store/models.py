@@ -20,6 +20,7 @@ __all__ = [
     "Base",
     "ControlState",
     "Counter",
+    "EndedSession",
     "ReplicaStatus",
     "Tenant",
     "UTCDateTime",
@@ -119,3 +120,16 @@ class ReplicaStatus(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
     calls_routed: Mapped[int] = mapped_column(sa.BigInteger)
     upstreams: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+
+
+class EndedSession(Base):
+    """A legacy MCP session ended by DELETE on some replica; every replica refuses it after.
+
+    ``seq`` orders the rows so replicas poll only what is new."""
+
+    __tablename__ = "ended_sessions"
+
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    sid: Mapped[str] = mapped_column(sa.String(64), index=True)
+    tenant_id: Mapped[str] = mapped_column(sa.String(36))
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

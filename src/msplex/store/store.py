@@ -43,6 +43,7 @@ from msplex.store.records import (
     hash_token,
 )
 from msplex.store.replicas import ReplicaMixin
+from msplex.store.sessions import SessionMixin
 from msplex.upstream.base import UpstreamSpec
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def _token_record(row: ApiToken) -> TokenRecord:
     return TokenRecord(row.id, row.tenant_id, row.name, row.prefix, row.created_at, row.revoked_at)
 
 
-class Store(ReplicaMixin):
+class Store(ReplicaMixin, SessionMixin):
     """Async repository over one engine; safe to share across tasks."""
 
     def __init__(self, engine: AsyncEngine, keyring: Keyring) -> None:
