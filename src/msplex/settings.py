@@ -1,7 +1,7 @@
 """The one settings object. Every field is read from a flat ``MSPLEX_*`` variable.
 
 Fields are grouped by the component that reads them (serving, HTTP edge
-guards, storage, secrets, shared state); the env names stay flat
+guards, storage, secrets); the env names stay flat
 (``MSPLEX_HOST``, ``MSPLEX_DATABASE_URL``, ...) because operators type them.
 List fields take a comma-separated string (``MSPLEX_ALLOWED_HOSTS=a,b:*``) or
 a JSON array.
@@ -80,9 +80,6 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="Default: SQLite file in home")
     secret_key: SecretStr | None = None
 
-    # Shared state for scale-out (in-process when unset)
-    redis_url: str | None = None
-
     @field_validator("allowed_hosts", "allowed_origins", mode="before")
     @classmethod
     def _lists_from_env(cls, value: Any) -> Any:
@@ -98,7 +95,7 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser().absolute()
 
-    @field_validator("secret_key", "redis_url", mode="before")
+    @field_validator("secret_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -16,7 +16,7 @@ def test_defaults_derive_from_home_host_and_port(msplex_home: Path) -> None:
     assert settings.home == msplex_home
     assert settings.database_url == f"sqlite+aiosqlite:///{msplex_home}/msplex.db"
     assert settings.public_url == "http://127.0.0.1:8000"
-    assert settings.secret_key is None and settings.redis_url is None
+    assert settings.secret_key is None
     assert not msplex_home.exists()
     settings.ensure_home()
     assert msplex_home.is_dir()
