@@ -21,7 +21,7 @@ import uvicorn
 from msplex import __version__
 from msplex.controlplane import ControlPlane
 from msplex.crypto import Keyring
-from msplex.federation.runtime import Gateway, UpstreamEntry
+from msplex.federation.runtime import PROBE_SECONDS, Gateway, UpstreamEntry
 from msplex.mcp.edge import Edge
 from msplex.mcp.sessions import MAX_AGE_SECONDS
 from msplex.store import Store
@@ -104,6 +104,7 @@ class GatewayApp:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._heartbeat()))
         self._tasks.append(loop.create_task(self._every(ENDED_SESSIONS_SECONDS, self._apply_ended_sessions)))
+        self._tasks.append(loop.create_task(self._every(PROBE_SECONDS / 2, self.gateway.probe)))
 
     async def shutdown(self) -> None:
         for task in self._tasks:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from msplex.crypto import Keyring
     from msplex.upstream.pool import UpstreamPool
 
-__all__ = ["Event", "Gateway", "Metrics", "TenantRuntime", "UpstreamEntry"]
+__all__ = ["PROBE_SECONDS", "Event", "Gateway", "Metrics", "TenantRuntime", "UpstreamEntry"]
 
 log = logging.getLogger("msplex.federation")
 
@@ -40,6 +40,7 @@ JSON = dict[str, Any]
 LIST_DEADLINE = 10.0
 FIRST_LIST_WAIT = 5.0
 PAGE_SIZE = 100
+PROBE_SECONDS = 10.0
 RETRY_MIN = 1.0
 RETRY_MAX = 30.0
 
@@ -94,6 +95,8 @@ class _Upstream:
     dirty: bool = False
     subscribed: bool = False
     backoff: float = 0.0
+    contact: float = 0.0
+    """When the upstream last answered (monotonic): a quiet upstream gets probed."""
     announce: set[str] = field(default_factory=set)
     """List kinds the upstream said changed; clients hear of them even if our merge looks equal."""
     retry: asyncio.TimerHandle | None = None
@@ -185,6 +188,7 @@ class TenantRuntime:
             if self._upstreams.get(name) is not state:
                 return
             state.health = _Health("healthy", None, time.time(), len(listing.tools))
+            state.contact = time.monotonic()
             state.backoff = 0.0
             if listing != state.listing or state.announce:
                 state.listing = listing
@@ -239,6 +243,14 @@ class TenantRuntime:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(FIRST_LIST_WAIT):
                     await asyncio.wait(pending)
+
+    def probe(self, quiet_for: float) -> None:
+        """Re-list upstreams nothing has heard from in ``quiet_for`` seconds: how one that died
+        between calls is found out, and how lists of upstreams that never announce changes stay fresh."""
+        cutoff = time.monotonic() - quiet_for
+        for name, state in self._upstreams.items():
+            if state.contact < cutoff and state.retry is None:
+                self.schedule_refresh(name)
 
     def health(self) -> dict[str, JSON]:
         return {
@@ -306,7 +318,9 @@ class TenantRuntime:
             raise RpcError(wire.INVALID_PARAMS, f"upstream {upstream!r} is no longer registered")
         try:
             session = await self.gateway.pool.get(state.entry.spec)
-            return await forward(session, call, method, params, self.gateway.parked)
+            result = await forward(session, call, method, params, self.gateway.parked)
+            state.contact = time.monotonic()
+            return result
         except UpstreamError as exc:
             state.health.state = "unhealthy"
             state.health.error = _describe(exc)
@@ -513,6 +527,10 @@ class Gateway:
                 listener(event)
             except Exception:
                 log.exception("event listener failed")
+
+    async def probe(self) -> None:
+        for runtime in self._by_id.values():
+            runtime.probe(PROBE_SECONDS)
 
     def health(self) -> dict[str, JSON]:
         return {f"{r.slug}/{name}": h for r in self._by_id.values() for name, h in r.health().items()}
