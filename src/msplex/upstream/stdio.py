@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import itertools
 import logging
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +57,17 @@ def child_env(extra: tuple[tuple[str, str], ...]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in _ENV_ALLOW or k.startswith("LC_")}
     env.update(extra)
     return env
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: have Linux SIGTERM it if the gateway dies without closing it
+    (``kill -9``), so a crashed gateway leaks no upstream processes. Elsewhere a no-op."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass(slots=True)
@@ -172,6 +185,7 @@ class StdioSession:
                 stderr=asyncio.subprocess.PIPE,
                 env=child_env(self._spec.env),
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
                 limit=_LINE_LIMIT,
             )
         except OSError as exc:
