@@ -21,7 +21,8 @@ import uvicorn
 from msplex import __version__
 from msplex.controlplane import ControlPlane
 from msplex.crypto import Keyring
-from msplex.federation.runtime import PROBE_SECONDS, Gateway, UpstreamEntry
+from msplex.federation.gateway import Gateway
+from msplex.federation.runtime import PROBE_SECONDS, UpstreamEntry
 from msplex.mcp.edge import Edge
 from msplex.mcp.sessions import MAX_AGE_SECONDS
 from msplex.store import Store

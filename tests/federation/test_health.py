@@ -8,7 +8,8 @@ from pathlib import Path
 
 from msplex.call import Call
 from msplex.crypto import Keyring
-from msplex.federation.runtime import Gateway, UpstreamEntry
+from msplex.federation.gateway import Gateway
+from msplex.federation.runtime import UpstreamEntry
 from msplex.upstream.base import UpstreamSpec
 from msplex.upstream.pool import UpstreamPool
 from support.gateway import ServerProcess

@@ -23,7 +23,7 @@ from msplex.chain.stages import authenticate, dispatch, resolve_tenant
 from msplex.errors import RpcError
 
 if TYPE_CHECKING:
-    from msplex.federation.runtime import Gateway
+    from msplex.federation.gateway import Gateway
 
 __all__ = ["STAGES", "clear", "run"]
 

@@ -1,9 +1,7 @@
-"""The gateway's live state: tenants, their upstreams, and merged catalogues.
+"""One tenant's upstreams served as one MCP server.
 
-``Gateway`` applies control-plane snapshots (tenants, upstreams, tokens) and
-owns one ``TenantRuntime`` per tenant. A runtime serves a tenant's MCP
-methods from its merged catalogue and forwards calls over pooled upstream
-sessions. Listings are refreshed when an upstream says its lists changed,
+A ``TenantRuntime`` serves a tenant's MCP methods from its merged catalogue
+and forwards calls over pooled upstream sessions. Listings are refreshed when an upstream says its lists changed,
 when its registration changes, and after a failure; a failed refresh keeps
 the last good listing and marks the upstream unhealthy.
 """
@@ -20,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from msplex.catalogue.federated import KINDS, Catalogue, Listing, UpstreamView
 from msplex.errors import RpcError
-from msplex.federation.forward import Parked, forward
+from msplex.federation.events import Event
+from msplex.federation.forward import forward
 from msplex.mcp import wire
 from msplex.mcp.params import param_header_mismatch
 from msplex.upstream import list_all
@@ -29,10 +28,9 @@ from msplex.upstream.lists import ListError
 
 if TYPE_CHECKING:
     from msplex.call import Call
-    from msplex.crypto import Keyring
-    from msplex.upstream.pool import UpstreamPool
+    from msplex.federation.gateway import Gateway
 
-__all__ = ["PROBE_SECONDS", "Event", "Gateway", "Metrics", "TenantRuntime", "UpstreamEntry"]
+__all__ = ["PROBE_SECONDS", "TenantRuntime", "UpstreamEntry"]
 
 log = logging.getLogger("msplex.federation")
 
@@ -52,30 +50,6 @@ class UpstreamEntry:
     spec: UpstreamSpec
     prefixed: bool = True
     order: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """Something a client stream may need to hear about.
-
-    ``kind`` is ``tools``, ``prompts`` or ``resources`` (its list changed) or
-    ``updated`` (the resource ``uri``, a public URI, changed).
-    """
-
-    tenant_id: str
-    kind: str
-    uri: str | None = None
-
-
-class Metrics:
-    def __init__(self) -> None:
-        self.calls_routed = 0
-        self.calls_failed = 0
-
-    def tool_call(self, ok: bool) -> None:
-        self.calls_routed += 1
-        if not ok:
-            self.calls_failed += 1
 
 
 @dataclass
@@ -452,90 +426,3 @@ def _describe(exc: BaseException) -> str:
         return "timed out"
     text = str(exc) or type(exc).__name__
     return text[:300]
-
-
-Listener = Callable[[Event], None]
-
-
-class Gateway:
-    """Everything the chain and the edge need at run time, swapped in by snapshots."""
-
-    def __init__(self, pool: UpstreamPool, keyring: Keyring, server_info: JSON) -> None:
-        self.pool = pool
-        self.keyring = keyring
-        self.server_info = server_info
-        self.metrics = Metrics()
-        self.parked = Parked(keyring)
-        self.tokens: dict[str, tuple[str, str]] = {}
-        self._by_slug: dict[str, TenantRuntime] = {}
-        self._by_id: dict[str, TenantRuntime] = {}
-        self._listeners: dict[int, Listener] = {}
-        self._next_listener = 0
-
-    def server_info_for(self, tenant: TenantRuntime) -> JSON:
-        return {**self.server_info, "title": f"MSPlex · {tenant.name}"}
-
-    def tenant_by_slug(self, slug: str) -> TenantRuntime | None:
-        return self._by_slug.get(slug)
-
-    def tenant_by_id(self, tenant_id: str) -> TenantRuntime | None:
-        return self._by_id.get(tenant_id)
-
-    def tenants(self) -> list[TenantRuntime]:
-        return list(self._by_id.values())
-
-    def apply(
-        self,
-        tenants: Iterable[tuple[str, str, str, bool]],
-        upstreams: dict[str, list[UpstreamEntry]],
-        tokens: dict[str, tuple[str, str]],
-    ) -> None:
-        """Make the live state match the control plane (tenants: id, slug, name, allow_anonymous)."""
-        seen: set[str] = set()
-        for tenant_id, slug, name, allow_anonymous in tenants:
-            seen.add(tenant_id)
-            runtime = self._by_id.get(tenant_id)
-            if runtime is None:
-                runtime = TenantRuntime(self, tenant_id, slug, name, allow_anonymous)
-                self._by_id[tenant_id] = runtime
-            runtime.slug, runtime.name, runtime.allow_anonymous = slug, name, allow_anonymous
-            runtime.apply(upstreams.get(tenant_id, []))
-        for tenant_id in list(self._by_id):
-            if tenant_id not in seen:
-                self._by_id.pop(tenant_id).close()
-        self._by_slug = {r.slug: r for r in self._by_id.values()}
-        self.tokens = dict(tokens)
-        self.pool_sync()
-
-    def pool_sync(self) -> None:
-        specs = [s.entry.spec for r in self._by_id.values() for s in r._upstreams.values()]
-        asyncio.get_running_loop().create_task(self.pool.sync(specs))
-
-    def listen(self, listener: Listener) -> Callable[[], None]:
-        key = self._next_listener
-        self._next_listener += 1
-        self._listeners[key] = listener
-
-        def remove() -> None:
-            self._listeners.pop(key, None)
-
-        return remove
-
-    def publish(self, event: Event) -> None:
-        for listener in list(self._listeners.values()):
-            try:
-                listener(event)
-            except Exception:
-                log.exception("event listener failed")
-
-    async def probe(self) -> None:
-        for runtime in self._by_id.values():
-            runtime.probe(PROBE_SECONDS)
-
-    def health(self) -> dict[str, JSON]:
-        return {f"{r.slug}/{name}": h for r in self._by_id.values() for name, h in r.health().items()}
-
-    async def close(self) -> None:
-        for runtime in self._by_id.values():
-            runtime.close()
-        await self.pool.close()

@@ -21,7 +21,7 @@ from msplex.mcp.http import Receive, Scope, Send, TooLarge, read_body, send_empt
 from msplex.mcp.sessions import SessionCodec, SessionLocal
 
 if TYPE_CHECKING:
-    from msplex.federation.runtime import Gateway
+    from msplex.federation.gateway import Gateway
 
 __all__ = ["Edge", "Request"]
 

@@ -23,7 +23,7 @@ from msplex.mcp.sessions import LegacySession, credential_tag
 from msplex.mcp.streams import LIST_CHANGED, pump
 
 if TYPE_CHECKING:
-    from msplex.federation.runtime import Event
+    from msplex.federation.events import Event
     from msplex.mcp.edge import Edge, Request
 
 __all__ = ["delete", "get_stream", "post"]

@@ -22,7 +22,7 @@ from msplex.mcp.http import Receive, Send, send_empty, send_json
 from msplex.mcp.streams import LIST_CHANGED, pump
 
 if TYPE_CHECKING:
-    from msplex.federation.runtime import Event
+    from msplex.federation.events import Event
     from msplex.mcp.edge import Edge, Request
 
 __all__ = ["post"]

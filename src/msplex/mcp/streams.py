@@ -15,7 +15,8 @@ from msplex.mcp import wire
 from msplex.mcp.http import Receive, Send, start_sse
 
 if TYPE_CHECKING:
-    from msplex.federation.runtime import Event, Gateway
+    from msplex.federation.events import Event
+    from msplex.federation.gateway import Gateway
 
 __all__ = ["KEEPALIVE", "LIST_CHANGED", "pump"]
 

@@ -14,7 +14,7 @@ from msplex.call import Call, Principal
 from msplex.errors import Denied
 
 if TYPE_CHECKING:
-    from msplex.federation.runtime import Gateway
+    from msplex.federation.gateway import Gateway
 
 __all__ = ["run"]
 

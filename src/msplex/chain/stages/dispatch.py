@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from msplex.call import Call
 
 if TYPE_CHECKING:
-    from msplex.federation.runtime import Gateway
+    from msplex.federation.gateway import Gateway
 
 __all__ = ["run"]
 
