@@ -57,7 +57,7 @@ class GatewayApp:
     def __init__(self, settings: Settings, store: Store, keyring: Keyring) -> None:
         self.settings = settings
         self.store = store
-        self.gateway = Gateway(UpstreamPool(), keyring, SERVER_INFO)
+        self.gateway = Gateway(UpstreamPool(), keyring, SERVER_INFO, call_deadline=settings.call_timeout_seconds)
         self.edge = Edge(
             self.gateway,
             host_allowed=settings.host_allowed,

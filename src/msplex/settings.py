@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     allowed_hosts: StrList = Field(default_factory=lambda: list(_DEFAULT_HOSTS))
     allowed_origins: StrList = Field(default_factory=lambda: list(_DEFAULT_ORIGINS))
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    call_timeout_seconds: float = Field(default=300.0, gt=0, description="Deadline of one upstream call")
 
     # Storage and secrets
     home: Path = Path("~/.msplex")

@@ -166,8 +166,11 @@ class ServerProcess:
 class GatewayProcess:
     """``msplex serve`` in its own ``MSPLEX_HOME``; ``url()``, ``cli()``, ``token()``, ``stop()``."""
 
-    def __init__(self, home: Path, *, secret_key: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, home: Path, *, secret_key: str | None = None, port: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.home = home
+        self.extra_env = dict(env or {})
         self.port = port or free_port()
         self.secret_key = secret_key or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
         self.log = home / f"gateway-{self.port}.log"
@@ -183,6 +186,7 @@ class GatewayProcess:
             MSPLEX_SECRET_KEY=self.secret_key,
             MSPLEX_LOG_LEVEL="info",
         )
+        env.update(self.extra_env)
         return env
 
     @property

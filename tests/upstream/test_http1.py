@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import uvicorn
 
+from msplex.upstream import _http1
 from msplex.upstream._http1 import Client, UpstreamDisconnected
 
 PEERS: set[int] = set()
@@ -45,6 +46,11 @@ async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         for i in range(3):
             await send({"type": "http.response.body", "body": b"data: %d\n\n" % i, "more_body": True})
             await asyncio.sleep(0.01)
+        await send({"type": "http.response.body", "body": b""})
+    elif path == "/big":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        for _ in range(64):
+            await send({"type": "http.response.body", "body": b"x" * 1024, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     elif path == "/headers":
         seen = {k.decode(): v.decode() for k, v in scope["headers"]}
@@ -116,4 +122,16 @@ async def test_an_unreachable_upstream_is_a_connection_error() -> None:
     with pytest.raises(UpstreamDisconnected) as info:
         await client.post(f"http://127.0.0.1:{_free_port()}/json", data=b"{}")
     assert isinstance(info.value, OSError)
+    await client.close()
+
+
+async def test_a_response_larger_than_the_cap_is_refused(base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_http1, "MAX_BUFFERED", 16 * 1024)
+    client = Client()
+    response = await client.post(f"{base}/big", data=b"{}")
+    with pytest.raises(UpstreamDisconnected, match="exceeds"):
+        await response.read()
+    response.release()
+    async with client.post(f"{base}/json", data=b"1") as again:  # the client is still usable
+        assert await again.read() == b'{"echo":1}'
     await client.close()

@@ -43,11 +43,15 @@ class Metrics:
 class Gateway:
     """Everything the chain and the edge need at run time, swapped in by snapshots."""
 
-    def __init__(self, pool: UpstreamPool, keyring: Keyring, server_info: JSON) -> None:
+    def __init__(
+        self, pool: UpstreamPool, keyring: Keyring, server_info: JSON, *, call_deadline: float = 300.0
+    ) -> None:
         self.pool = pool
         self.keyring = keyring
         self.server_info = server_info
         self.metrics = Metrics()
+        self.call_deadline = call_deadline
+        """Seconds an upstream may take to answer one forwarded request before the caller is told."""
         self.parked = Parked(keyring)
         self.tokens: dict[str, tuple[str, str]] = {}
         self._by_slug: dict[str, TenantRuntime] = {}

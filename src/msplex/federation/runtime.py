@@ -39,6 +39,7 @@ LIST_DEADLINE = 10.0
 FIRST_LIST_WAIT = 5.0
 PAGE_SIZE = 100
 PROBE_SECONDS = 10.0
+REQUEST_TIMEOUT = -32001
 RETRY_MIN = 1.0
 RETRY_MAX = 30.0
 
@@ -201,17 +202,25 @@ class TenantRuntime:
             if kind in announce or any(old.items.get(k) != new.items.get(k) for k in keys):
                 self.gateway.publish(Event(self.id, kind))
 
-    async def _ensure_listed(self) -> None:
-        """Give never-listed upstreams a moment to answer (retrying one that failed before)."""
+    async def _ensure_listed(self, *, retry_failed: bool = False) -> None:
+        """Give never-listed upstreams a moment to answer.
+
+        A list waits only for first attempts: an upstream already marked unhealthy is retried in
+        the background with backoff, or a hanging one would add FIRST_LIST_WAIT to every list of
+        the tenant. A call naming an item nobody lists (``retry_failed``) retries such upstreams
+        at once and waits for them too: right after start-up the upstream may simply be late.
+        """
         for name, state in self._upstreams.items():
-            if state.listing is None and (state.refresh is None or state.refresh.done()):
+            idle = state.refresh is None or state.refresh.done()
+            if state.listing is None and idle and (state.health.state == "starting" or retry_failed):
                 self.schedule_refresh(name)
-        # Wait only for first attempts: an upstream already marked unhealthy is retried in the
-        # background, or a hanging one would add FIRST_LIST_WAIT to every list of the tenant.
         pending = [
             s.refresh
             for s in self._upstreams.values()
-            if s.listing is None and s.health.state == "starting" and s.refresh and not s.refresh.done()
+            if s.listing is None
+            and (s.health.state == "starting" or retry_failed)
+            and s.refresh
+            and not s.refresh.done()
         ]
         if pending:
             with contextlib.suppress(TimeoutError):
@@ -246,7 +255,7 @@ class TenantRuntime:
             name = params.get("name")
             route = self.catalogue.tools.get(name) if isinstance(name, str) else None
             if route is None:
-                await self._ensure_listed()
+                await self._ensure_listed(retry_failed=True)
                 route = self.catalogue.tools.get(name) if isinstance(name, str) else None
                 if route is None:
                     raise RpcError(wire.INVALID_PARAMS, f"Unknown tool: {name}")
@@ -266,7 +275,7 @@ class TenantRuntime:
             name = params.get("name")
             route = self.catalogue.prompts.get(name) if isinstance(name, str) else None
             if route is None:
-                await self._ensure_listed()
+                await self._ensure_listed(retry_failed=True)
                 route = self.catalogue.prompts.get(name) if isinstance(name, str) else None
                 if route is None:
                     raise RpcError(wire.INVALID_PARAMS, f"Unknown prompt: {name}")
@@ -290,11 +299,15 @@ class TenantRuntime:
         state = self._upstreams.get(upstream)
         if state is None:
             raise RpcError(wire.INVALID_PARAMS, f"upstream {upstream!r} is no longer registered")
+        deadline = self.gateway.call_deadline
         try:
-            session = await self.gateway.pool.get(state.entry.spec)
-            result = await forward(session, call, method, params, self.gateway.parked)
+            async with asyncio.timeout(deadline):
+                session = await self.gateway.pool.get(state.entry.spec)
+                result = await forward(session, call, method, params, self.gateway.parked)
             state.contact = time.monotonic()
             return result
+        except TimeoutError:
+            raise RpcError(REQUEST_TIMEOUT, f"upstream {upstream!r} did not answer within {deadline:g} s") from None
         except UpstreamError as exc:
             state.health.state = "unhealthy"
             state.health.error = _describe(exc)

@@ -30,9 +30,12 @@ from urllib.parse import urlsplit
 
 import httptools
 
-__all__ = ["Client", "Response", "UpstreamDisconnected"]
+__all__ = ["MAX_BUFFERED", "Client", "Response", "UpstreamDisconnected"]
 
 _MAX_IDLE = 32
+MAX_BUFFERED = 32 * 1024 * 1024
+"""Bytes of a response the gateway holds unread before it gives up on the upstream: a JSON
+body is read whole, so this caps its size; a stream read as it arrives never gets near it."""
 
 
 class UpstreamDisconnected(ConnectionError):
@@ -49,6 +52,7 @@ class _Headers(dict[str, str]):
 class _Conn(asyncio.Protocol):
     __slots__ = (
         "_body_waiter",
+        "_buffered",
         "_chunks",
         "_done",
         "_error",
@@ -70,6 +74,7 @@ class _Conn(asyncio.Protocol):
         self._head: asyncio.Future[None] | None = None
         self._headers = _Headers()
         self._chunks: collections.deque[bytes] = collections.deque()
+        self._buffered = 0
         self._body_waiter: asyncio.Future[None] | None = None
         self._done = False
         self._error: BaseException | None = None
@@ -113,6 +118,12 @@ class _Conn(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self._chunks.append(body)
+        self._buffered += len(body)
+        if self._buffered > MAX_BUFFERED:
+            self._fail(UpstreamDisconnected(f"the upstream's response exceeds {MAX_BUFFERED} bytes"))
+            if self.transport is not None:
+                self.transport.close()
+            return
         self._wake()
 
     def on_message_complete(self) -> None:
@@ -141,7 +152,11 @@ class _Conn(asyncio.Protocol):
                 raise self._error
             self._body_waiter = asyncio.get_running_loop().create_future()
             await self._body_waiter
-        return self._chunks.popleft()
+        if self._error is not None:
+            raise self._error
+        chunk = self._chunks.popleft()
+        self._buffered -= len(chunk)
+        return chunk
 
 
 class _Content:
@@ -196,9 +211,10 @@ class Response:
 
     async def read(self) -> bytes:
         conn = self._conn
-        if conn._done:
+        if conn._done and conn._error is None:
             data = b"".join(conn._chunks)
             conn._chunks.clear()
+            conn._buffered = 0
             return data
         return await self.content.read()
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 __all__ = ["run"]
 
-UNAUTHENTICATED = -32001
+UNAUTHENTICATED = -32010
+"""Implementation-defined (-32001 is MCP's request timeout); HTTP says 401 as well."""
 
 
 async def run(call: Call, gateway: Gateway) -> Call:
