@@ -11,6 +11,7 @@ import pytest
 from upstream_servers import FixtureServer
 
 from msplex.upstream import HttpSession, UpstreamSpec, list_all
+from msplex.upstream._unsolicited import CHANNEL_OPENED
 from msplex.upstream.base import Era
 
 LOG_OPT_IN = {"io.modelcontextprotocol/logLevel": "debug"}
@@ -159,6 +160,29 @@ async def test_caller_deadline_propagates_as_timeout(dual_server: FixtureServer)
         assert text(await call(s, "echo", {"text": "still fine"})) == "still fine"
 
 
+async def _next_notification(got: asyncio.Queue[dict[str, Any]]) -> dict[str, Any]:
+    """The next upstream notification, past the session's own channel-opened markers."""
+    async with asyncio.timeout(5):
+        while (msg := await got.get())["method"] == CHANNEL_OPENED["method"]:
+            pass
+    return msg
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+async def test_each_opening_of_the_channel_is_announced_first(own_server: FixtureServer, era: Era) -> None:
+    """Notifications sent while the channel was down are lost; the marker tells the cache to re-read."""
+    got: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    async with session(own_server.url, era) as s:
+        s.on_unsolicited(got.put)
+        assert await s.unsolicited_ready()
+        async with asyncio.timeout(5):
+            assert (await got.get())["method"] == CHANNEL_OPENED["method"]
+        own_server.restart()
+        assert text(await call(s, "echo", {"text": "after"})) == "after"
+        async with asyncio.timeout(15):
+            assert (await got.get())["method"] == CHANNEL_OPENED["method"]
+
+
 @pytest.mark.parametrize("era", ["legacy", "modern"])
 async def test_list_changed_is_delivered_unsolicited(own_server: FixtureServer, era: Era) -> None:
     got: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -167,8 +191,7 @@ async def test_list_changed_is_delivered_unsolicited(own_server: FixtureServer, 
         s.on_unsolicited(got.put)
         assert await s.unsolicited_ready()
         await call(s, "change_tools")
-        async with asyncio.timeout(5):
-            msg = await got.get()
+        msg = await _next_notification(got)
     assert msg["method"] == "notifications/tools/list_changed"
 
 
@@ -181,8 +204,7 @@ async def test_resource_subscription_delivers_updates(own_server: FixtureServer,
         assert await s.unsolicited_ready()
         await call(s, "touch", {"uri": "test://other"})
         await call(s, "touch", {"uri": "test://watched"})
-        async with asyncio.timeout(5):
-            msg = await got.get()
+        msg = await _next_notification(got)
     assert msg["method"] == "notifications/resources/updated"
     assert msg["params"]["uri"] == "test://watched"
 

@@ -175,7 +175,9 @@ class TenantRuntime:
     def _unsolicited_sink(self, name: str) -> Callable[[JSON], Any]:
         async def sink(message: JSON) -> None:
             method = message.get("method", "")
-            if method.endswith("/list_changed"):
+            if method == "notifications/msplex/channel_opened":
+                self.schedule_refresh(name)  # changes made while nobody listened
+            elif method.endswith("/list_changed"):
                 kind = method.removeprefix("notifications/").removesuffix("/list_changed")
                 state = self._upstreams.get(name)
                 if state is not None and kind in ("tools", "prompts", "resources"):

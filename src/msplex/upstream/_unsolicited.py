@@ -22,7 +22,11 @@ from msplex.upstream.sse import SSEParser
 if TYPE_CHECKING:
     from msplex.upstream.http import HttpSession
 
-__all__ = ["StreamState"]
+__all__ = ["CHANNEL_OPENED", "StreamState"]
+
+CHANNEL_OPENED = {"jsonrpc": "2.0", "method": "notifications/msplex/channel_opened"}
+"""Given to the sink each time the channel (re)opens: what the upstream said while it was
+closed is lost, so whoever caches the upstream's lists should read them again."""
 
 log = logging.getLogger("msplex.upstream.http")
 
@@ -137,6 +141,7 @@ async def _get_once(
         if not resp.headers.get("Content-Type", "").startswith("text/event-stream"):
             raise _NoChannel
         state.settle(gen, True)
+        session.spawn(_rpc.notify_sink(session.sink, dict(CHANNEL_OPENED)))
         parser = SSEParser()
         parser.last_event_id = last_event_id
         dec = decoder(resp)
@@ -174,6 +179,7 @@ async def _listen_once(session: HttpSession, state: StreamState, gen: int) -> No
                 for msg in _rpc.messages(_rpc.decode(ev.data)):
                     if msg.get("method") == "notifications/subscriptions/acknowledged":
                         state.settle(gen, True)
+                        session.spawn(_rpc.notify_sink(session.sink, dict(CHANNEL_OPENED)))
                     elif "method" in msg:
                         await _dispatch(session, msg, False)
                     elif msg.get("id") == rid:

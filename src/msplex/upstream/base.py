@@ -126,7 +126,9 @@ class UpstreamSession(Protocol):
         log messages outside any request). Legacy HTTP upstreams deliver these
         on the standalone GET stream, which the session keeps open (and
         reopens) while a sink is registered; 2026-07-28 upstreams deliver them
-        through ``subscriptions/listen``; stdio upstreams on stdout."""
+        through ``subscriptions/listen``; stdio upstreams on stdout. Each time an HTTP
+        channel (re)opens, the sink first gets ``notifications/msplex/channel_opened``:
+        notifications sent while it was closed are lost, so cached lists must be re-read."""
 
     async def close(self) -> None:
         """Terminate the upstream session (HTTP DELETE / stop the child) and release everything."""
