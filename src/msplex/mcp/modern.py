@@ -149,19 +149,28 @@ def _unsupported(requested: Any) -> tuple[int, str, JSON]:
     )
 
 
-async def _fail(send: Send, call: Call, exc: RpcError) -> None:
-    status = (
-        exc.http_status if isinstance(exc, Denied) and exc.http_status else wire.ERROR_HTTP_STATUS.get(exc.code, 200)
-    )
-    await send_json(send, status, {"jsonrpc": "2.0", "id": call.request_id, "error": exc.to_wire()})
+def _status(exc: RpcError) -> int:
+    """HTTP status of an error answer: a denial's own (401/403), else the spec's table."""
+    if isinstance(exc, Denied) and exc.http_status:
+        return exc.http_status
+    return wire.ERROR_HTTP_STATUS.get(exc.code, 200)
+
+
+async def _cleared(edge: Edge, call: Call, send: Send) -> Call | None:
+    """The call through the chain's stages, for methods the gateway answers itself; ``None``
+    once a denial has been answered."""
+    try:
+        return await chain.clear(call, edge.gateway)
+    except RpcError as exc:
+        await send_json(send, _status(exc), {"jsonrpc": "2.0", "id": call.request_id, "error": exc.to_wire()})
+        return None
 
 
 async def _discover(edge: Edge, call: Call, send: Send) -> None:
-    try:
-        call = await chain.clear(call, edge.gateway)
-    except RpcError as exc:
-        await _fail(send, call, exc)
+    cleared = await _cleared(edge, call, send)
+    if cleared is None:
         return
+    call = cleared
     tenant = call.tenant
     assert tenant is not None
     result: JSON = {
@@ -198,12 +207,7 @@ async def _serve(edge: Edge, call: Call, exchange: Exchange, receive: Receive) -
     try:
         call, result = await chain.run(call, edge.gateway)
     except RpcError as exc:
-        await exchange.finish(
-            {"jsonrpc": "2.0", "id": call.request_id, "error": exc.to_wire()},
-            exc.http_status
-            if isinstance(exc, Denied) and exc.http_status
-            else wire.ERROR_HTTP_STATUS.get(exc.code, 200),
-        )
+        await exchange.finish({"jsonrpc": "2.0", "id": call.request_id, "error": exc.to_wire()}, _status(exc))
         return
     except asyncio.CancelledError:
         if gone and task is not None:
@@ -231,11 +235,10 @@ async def _serve(edge: Edge, call: Call, exchange: Exchange, receive: Receive) -
 
 
 async def _listen(edge: Edge, call: Call, receive: Receive, send: Send) -> None:
-    try:
-        call = await chain.clear(call, edge.gateway)
-    except RpcError as exc:
-        await _fail(send, call, exc)
+    cleared = await _cleared(edge, call, send)
+    if cleared is None:
         return
+    call = cleared
     tenant = call.tenant
     assert tenant is not None
     wanted = call.params.get("notifications")
