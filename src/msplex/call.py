@@ -55,7 +55,8 @@ class Call:
     peer: Peer
     tenant_slug: str | None = None
     """From the URL (``/mcp/v1/{tenant}``); ``None`` on ``/mcp``."""
-    bearer: str | None = None
+    bearer_digest: str | None = None
+    """SHA-256 of the bearer token (``msplex.crypto.token_digest``); never the token itself."""
     client_info: Mapping[str, Any] | None = None
     log_level: str | None = None
     """Lowest level of log notifications the client wants; ``None`` = none (2026-07-28) ."""

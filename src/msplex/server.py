@@ -95,7 +95,6 @@ class GatewayApp:
         async def changed(snapshot: ControlSnapshot) -> None:
             apply_snapshot(self.gateway, snapshot)
 
-        await self.store.migrate()
         self.control.on_change(changed)
         await self.control.start()
         apply_snapshot(self.gateway, self.control.snapshot)
@@ -162,9 +161,10 @@ class GatewayApp:
 
 @contextlib.asynccontextmanager
 async def build(settings: Settings) -> AsyncIterator[GatewayApp]:
-    """A started gateway app (for tests and embedding); stopped on exit."""
+    """A started gateway app (for tests and embedding) on a migrated store; stopped on exit."""
     keyring = Keyring.load(settings)
     store = Store.from_settings(settings)
+    await store.migrate()
     app = GatewayApp(settings, store, keyring)
     await app.startup()
     try:
@@ -174,13 +174,12 @@ async def build(settings: Settings) -> AsyncIterator[GatewayApp]:
 
 
 def run(settings: Settings) -> None:
-    """Serve until interrupted (``msplex serve``)."""
+    """Serve until interrupted. The store must be migrated: ``msplex serve`` does that first."""
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     keyring = Keyring.load(settings)
     store = Store.from_settings(settings)
     app = GatewayApp(settings, store, keyring)
-    started = time.monotonic()
-    log.info("msplex %s listening on %s (start-up %.2fs)", __version__, settings.public_url, time.monotonic() - started)
+    log.info("msplex %s serving %s", __version__, settings.public_url)
     uvicorn.run(
         app,
         host=settings.host,

@@ -7,15 +7,17 @@ entitlements, subscription, readiness, policy and RBAC, quota, approval)
 slots in between ``resolve_tenant`` and ``dispatch`` as those stages land;
 the order is pinned by a test.
 
-Accounting (calls routed, per outcome) runs in a ``finally`` so a denial is
-counted as surely as a success. Anything unexpected fails closed as an
-internal error that carries no detail to the caller.
+A ``tools/call`` that clears every stage counts as routed (``msplex status``);
+recording denials belongs to the audit stage, still to come. Anything
+unexpected fails closed as an internal error that carries no detail to the
+caller.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from msplex.call import Call
@@ -38,36 +40,35 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 """Stages in order; ``dispatch`` always follows the last one."""
 
 
-async def clear(call: Call, gateway: Gateway) -> Call:
-    """Run the stages without dispatching: for methods the gateway answers itself
-    (``initialize``, ``server/discover``, ``subscriptions/listen``)."""
+@contextlib.contextmanager
+def _fail_closed(method: str) -> Iterator[None]:
+    """Anything but a typed refusal becomes an internal error that tells the caller nothing."""
     try:
-        for _name, stage in STAGES:
-            call = await stage(call, gateway)
+        yield
     except RpcError:
         raise
     except Exception:
-        log.exception("unexpected failure in the chain for %s", call.method)
+        log.exception("unexpected failure in the chain for %s", method)
         raise RpcError(-32603, "internal error in the gateway") from None
+
+
+async def clear(call: Call, gateway: Gateway) -> Call:
+    """Run the stages without dispatching: for methods the gateway answers itself
+    (``initialize``, ``server/discover``, ``subscriptions/listen``)."""
+    with _fail_closed(call.method):
+        for _name, stage in STAGES:
+            call = await stage(call, gateway)
     return call
 
 
 async def run(call: Call, gateway: Gateway) -> tuple[Call, dict[str, Any]]:
     """Clear ``call`` through every stage, then dispatch it.
 
-    Returns the call as the stages left it (tenant, principal) and the JSON-RPC result."""
-    ok = False
-    try:
-        for _name, stage in STAGES:
-            call = await stage(call, gateway)
-        result = await dispatch.run(call, gateway)
-        ok = True
-        return call, result
-    except RpcError:
-        raise
-    except Exception:
-        log.exception("unexpected failure in the chain for %s", call.method)
-        raise RpcError(-32603, "internal error in the gateway") from None
-    finally:
-        if call.method == "tools/call":
-            gateway.metrics.tool_call(ok)
+    Returns the call as the stages left it (tenant, principal) and the JSON-RPC result. A
+    ``tools/call`` that clears the stages counts as routed, whatever the upstream answers.
+    """
+    call = await clear(call, gateway)
+    if call.method == "tools/call":
+        gateway.metrics.calls_routed += 1
+    with _fail_closed(call.method):
+        return call, await dispatch.run(call, gateway)

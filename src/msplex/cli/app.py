@@ -7,8 +7,6 @@ last line of stdout; ``status --json`` prints one JSON document.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 import shlex
 from typing import Annotated
@@ -68,13 +66,9 @@ def serve() -> None:
                 typer.echo(f"MCP endpoint: {url}")
 
     run_with_store(prepare, settings, quiet=False)
-    try:
-        from msplex.server import run
-    except ImportError as exc:
-        fail(f"the gateway server is not available in this installation ({exc.name}); reinstall msplex")
-    result = run(settings)
-    if inspect.isawaitable(result):
-        asyncio.run(result)  # type: ignore[arg-type]
+    from msplex.server import run  # imported here: the other commands need no HTTP server
+
+    run(settings)
 
 
 # tenants

@@ -30,14 +30,10 @@ JSON = dict[str, Any]
 
 
 class Metrics:
+    """Counters this replica reports with each heartbeat."""
+
     def __init__(self) -> None:
         self.calls_routed = 0
-        self.calls_failed = 0
-
-    def tool_call(self, ok: bool) -> None:
-        self.calls_routed += 1
-        if not ok:
-            self.calls_failed += 1
 
 
 class Gateway:
@@ -118,9 +114,6 @@ class Gateway:
     async def probe(self) -> None:
         for runtime in self._by_id.values():
             runtime.probe(PROBE_SECONDS)
-
-    def health(self) -> dict[str, JSON]:
-        return {f"{r.slug}/{name}": h for r in self._by_id.values() for name, h in r.health().items()}
 
     async def close(self) -> None:
         for runtime in self._by_id.values():

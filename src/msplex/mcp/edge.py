@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from msplex.crypto import token_digest
 from msplex.mcp import legacy, modern, wire
 from msplex.mcp.http import Receive, Scope, Send, TooLarge, read_body, send_empty, send_json, send_problem
 from msplex.mcp.sessions import SessionCodec, SessionLocal
@@ -31,7 +32,15 @@ _TENANT_PATH = re.compile(r"^/mcp/v1/([a-z][a-z0-9-]{0,62})/?$")
 class Request:
     """What the era handlers need from the HTTP request, parsed once."""
 
-    __slots__ = ("accept_json", "accept_sse", "bearer", "headers", "raw_headers", "tenant_slug")
+    __slots__ = (
+        "accept_json",
+        "accept_sse",
+        "auth_malformed",
+        "bearer_digest",
+        "headers",
+        "raw_headers",
+        "tenant_slug",
+    )
 
     def __init__(self, scope: Scope, tenant_slug: str | None) -> None:
         self.raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -45,10 +54,16 @@ class Request:
         self.accept_json = wildcard or "application/json" in accept
         self.accept_sse = wildcard or "text/event-stream" in accept
         auth = headers.get("authorization")
-        self.bearer: str | None = None
+        self.bearer_digest: str | None = None
+        """The token's digest: hashed once here, the plaintext goes no further."""
+        self.auth_malformed = False
         if auth is not None:
             scheme, _, token = auth.partition(" ")
-            self.bearer = token.strip() if scheme.lower() == "bearer" and token.strip() else ""
+            token = token.strip()
+            if scheme.lower() == "bearer" and token:
+                self.bearer_digest = token_digest(token)
+            else:
+                self.auth_malformed = True
 
 
 class Edge:
@@ -102,7 +117,7 @@ class Edge:
             else:
                 await send_problem(send, 403, "Forbidden", "the Origin header is not allowed")
             return
-        if request.bearer == "":
+        if request.auth_malformed:
             await send_problem(
                 send,
                 401,
@@ -147,15 +162,22 @@ class Edge:
         except orjson.JSONDecodeError:
             await send_json(send, 400, wire.error_response(None, wire.PARSE_ERROR, "Parse error: invalid JSON"))
             return
-        version = request.headers.get("mcp-protocol-version")
-        if (
-            version in wire.MODERN_VERSIONS
-            or (version is None and "mcp-session-id" not in request.headers and _has_modern_envelope(message))
-            or (version is not None and version not in wire.LEGACY_VERSIONS and _has_modern_envelope(message))
-        ):
+        if _is_modern(request.headers, message):
             await modern.post(self, request, message, receive, send)
         else:
             await legacy.post(self, request, message, receive, send)
+
+
+def _is_modern(headers: dict[str, str], message: Any) -> bool:
+    """Which era answers: a modern version header decides; without a recognised legacy version
+    (and outside a legacy session), so does a body carrying the 2026-07-28 envelope, which lets
+    the modern ladder reject a bad header with the spec's modern error."""
+    version = headers.get("mcp-protocol-version")
+    if version in wire.MODERN_VERSIONS:
+        return True
+    if version is None and "mcp-session-id" in headers:
+        return False
+    return version not in wire.LEGACY_VERSIONS and _has_modern_envelope(message)
 
 
 def _has_modern_envelope(message: Any) -> bool:

@@ -19,7 +19,7 @@ from msplex.federation.forward import LOG_LEVELS
 from msplex.mcp import wire
 from msplex.mcp.exchange import Exchange
 from msplex.mcp.http import Receive, Send, send_empty, send_json, send_problem
-from msplex.mcp.sessions import LegacySession, credential_tag
+from msplex.mcp.sessions import LegacySession, tag_of_digest
 from msplex.mcp.streams import LIST_CHANGED, pump
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ async def _serve(
         client_capabilities=session.capabilities,
         peer=exchange,
         tenant_slug=request.tenant_slug,
-        bearer=request.bearer,
+        bearer_digest=request.bearer_digest,
         client_info=session.client_info,
         log_level=local.log_level,
         session_id=session.sid,
@@ -163,7 +163,7 @@ async def _initialize(edge: Edge, request: Request, message: JSON, send: Send) -
         client_capabilities=capabilities,
         peer=Exchange(send),
         tenant_slug=request.tenant_slug,
-        bearer=request.bearer,
+        bearer_digest=request.bearer_digest,
         client_info=client_info,
     )
     try:
@@ -174,7 +174,9 @@ async def _initialize(edge: Edge, request: Request, message: JSON, send: Send) -
         return
     tenant = call.tenant
     assert tenant is not None
-    token, _session = edge.codec.issue(tenant.id, version, capabilities, client_info, credential_tag(request.bearer))
+    token, _session = edge.codec.issue(
+        tenant.id, version, capabilities, client_info, tag_of_digest(request.bearer_digest)
+    )
     result: JSON = {
         "protocolVersion": version,
         "capabilities": tenant.capabilities(),
@@ -195,7 +197,7 @@ async def _session(edge: Edge, request: Request, send: Send, request_id: Any) ->
         )
         return None
     session = edge.codec.open(token)
-    if session is None or edge.local.ended(session.sid) or session.credential != credential_tag(request.bearer):
+    if session is None or edge.local.ended(session.sid) or session.credential != tag_of_digest(request.bearer_digest):
         await send_json(send, 404, wire.error_response(request_id, wire.INVALID_REQUEST, "Session not found"))
         return None
     version = request.headers.get("mcp-protocol-version")

@@ -128,7 +128,7 @@ async def post(edge: Edge, request: Request, message: Any, receive: Receive, sen
         client_capabilities=capabilities if isinstance(capabilities, dict) else {},
         peer=exchange,
         tenant_slug=request.tenant_slug,
-        bearer=request.bearer,
+        bearer_digest=request.bearer_digest,
         client_info=client_info if isinstance(client_info, dict) else None,
         log_level=log_level if isinstance(log_level, str) else None,
         headers=request.headers,

@@ -16,7 +16,6 @@ replicas is the state backend's job (Redis) and is noted as such.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -24,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from msplex.crypto import token_digest
+
 if TYPE_CHECKING:
     from msplex.crypto import Keyring
 
-__all__ = ["MAX_AGE_SECONDS", "LegacySession", "SessionCodec", "SessionLocal", "credential_tag"]
+__all__ = ["MAX_AGE_SECONDS", "LegacySession", "SessionCodec", "SessionLocal", "credential_tag", "tag_of_digest"]
 
 _AAD = b"mcp-session"
 IDLE_SECONDS = 24 * 3600.0
@@ -37,9 +38,12 @@ MAX_AGE_SECONDS = 7 * 24 * 3600.0
 
 def credential_tag(bearer: str | None) -> str:
     """A short, one-way tag of the credential: binds a session to whoever opened it."""
-    if bearer is None:
-        return "-"
-    return hashlib.sha256(bearer.encode()).hexdigest()[:16]
+    return tag_of_digest(token_digest(bearer) if bearer is not None else None)
+
+
+def tag_of_digest(digest: str | None) -> str:
+    """``credential_tag`` from the token's digest, which the edge has already computed."""
+    return digest[:16] if digest is not None else "-"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,12 @@ upstream headers, so it lives in memory only and is never logged.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from msplex.crypto import token_digest
 from msplex.upstream.base import Transport, UpstreamSpec
 
 __all__ = [
@@ -33,9 +33,8 @@ __all__ = [
 HealthState = Literal["ok", "starting", "unhealthy"]
 
 
-def hash_token(plaintext: str) -> str:
-    """The stored form of a bearer token (SHA-256 hex): tokens are 240-bit random, so no salt."""
-    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+hash_token = token_digest
+"""The stored form of a bearer token (``msplex.crypto.token_digest``)."""
 
 
 @dataclass(frozen=True, slots=True)

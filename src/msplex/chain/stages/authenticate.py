@@ -7,7 +7,6 @@ stages only admit to tenants that allow anonymous access.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 from msplex.call import Call, Principal
@@ -23,10 +22,9 @@ UNAUTHENTICATED = -32010
 
 
 async def run(call: Call, gateway: Gateway) -> Call:
-    if call.bearer is None:
+    if call.bearer_digest is None:
         return call.learned(principal=Principal(kind="anonymous", tenant_id=None))
-    digest = hashlib.sha256(call.bearer.encode()).hexdigest()
-    token = gateway.tokens.get(digest)
+    token = gateway.tokens.get(call.bearer_digest)
     if token is None:
         raise Denied("authenticate", UNAUTHENTICATED, "the bearer token is unknown or revoked", http_status=401)
     tenant_id, token_id = token
