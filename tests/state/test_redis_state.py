@@ -90,3 +90,26 @@ async def test_a_subscribe_during_an_outage_returns_once_the_link_is_back(
     await state.subscribe("late", got.put)
     await other.publish("late", "delivered")
     assert await asyncio.wait_for(got.get(), 1) == "delivered"
+
+
+@pytest.mark.parametrize("gap", [1, 2], ids=["before-waiting", "during-recheck"])
+async def test_a_put_landing_while_a_take_gets_ready_to_wait_is_not_lost(
+    replica: Replica, monkeypatch: pytest.MonkeyPatch, gap: int
+) -> None:
+    state, other = await replica(), await replica()
+    getdel = state._client.getdel
+    misses = 0
+
+    async def miss_then_put(name: str) -> bytes | None:
+        nonlocal misses
+        found = await getdel(name)
+        misses += 1
+        if misses == gap:
+            await other.put("reply", "in the gap", ttl=5)
+            await asyncio.sleep(0.05)
+        return found
+
+    monkeypatch.setattr(state._client, "getdel", miss_then_put)
+    started = time.monotonic()
+    assert await state.take("reply", timeout=3) == "in the gap"
+    assert time.monotonic() - started < 0.5
