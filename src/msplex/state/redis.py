@@ -39,7 +39,7 @@ import orjson
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection, parse_url
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
@@ -141,13 +141,13 @@ class RedisState:
             **{
                 "max_connections": _POOL_SIZE,
                 "timeout": 10.0,
-                "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 2),
+                "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
                 **defaults,
                 **options,
                 "decode_responses": False,
             }
         )
-        self._sub_pool = ConnectionPool(
+        pubsub = ConnectionPool(
             **{
                 "client_name": re.sub(r"[^!-~]", "_", f"{prefix}pubsub"),
                 **defaults,
@@ -158,6 +158,7 @@ class RedisState:
                 "socket_timeout": None,
             }
         )
+        self._conn: AbstractConnection = pubsub.make_connection()  # type: ignore[no-untyped-call]
         self._client = Redis(connection_pool=self._pool)
         self._incr_window = self._client.register_script(_INCR_WINDOW)
         self._release = self._client.register_script(_RELEASE)
@@ -167,7 +168,6 @@ class RedisState:
         self._channels: dict[bytes, _Channel] = {self._wake_name: self._wake}
         self._acks: deque[tuple[bytes, bytes, _Channel | None]] = deque()
         self._send_lock = asyncio.Lock()
-        self._conn: AbstractConnection | None = None
         self._up = False
         self._takers: dict[str, set[asyncio.Event]] = {}
         self._resync: list[Callable[[], Awaitable[None]]] = []
@@ -181,7 +181,6 @@ class RedisState:
             raise RuntimeError("RedisState.start() can be called once, before close()")
         try:
             await self._client.ping()
-            self._conn = await self._sub_pool.get_connection()  # type: ignore[no-untyped-call]
             await self._link()
         except (RedisError, OSError) as exc:
             await self._disconnect()
@@ -204,8 +203,7 @@ class RedisState:
         tasks = [task for task in (self._reader, self._resyncing) if task is not None and task is not current]
         for task in tasks:
             task.cancel()
-        if self._conn is not None:
-            await self._conn.disconnect(nowait=True)
+        await self._conn.disconnect(nowait=True)
         await asyncio.gather(*tasks, return_exceptions=True)
         for entry in channels:
             for sub in entry.subs:
@@ -325,7 +323,7 @@ class RedisState:
     async def _send(self, kind: bytes, name: bytes, entry: _Channel | None) -> None:
         """(UN)SUBSCRIBE ``name`` now if the link is up, else the next ``_link`` covers it. Hold the send lock."""
         conn = self._conn
-        if not self._up or conn is None or not conn.is_connected:
+        if not self._up or not conn.is_connected:
             return
         self._acks.append((kind, name, entry))
         try:
@@ -335,7 +333,6 @@ class RedisState:
 
     async def _link(self) -> None:
         """Connect the pub/sub connection and subscribe every channel, returning once Redis acknowledged them all."""
-        assert self._conn is not None
         conn = self._conn
         async with asyncio.timeout(_ACK_WITHIN):
             await conn.connect()  # type: ignore[no-untyped-call]
@@ -357,8 +354,7 @@ class RedisState:
         self._acks.clear()
         for entry in self._channels.values():
             entry.live.clear()
-        if self._conn is not None:
-            await self._conn.disconnect(nowait=True)
+        await self._conn.disconnect(nowait=True)
 
     async def _read_forever(self) -> None:
         """Read the pub/sub link until ``close()``.
@@ -385,7 +381,6 @@ class RedisState:
                 self._resyncing = asyncio.create_task(self._run_resync(), name="msplex.state resync")
 
     async def _pump(self) -> None:
-        assert self._conn is not None
         conn = self._conn
         pinged = False
         while not self._closed:
@@ -447,6 +442,5 @@ class RedisState:
                     logger.exception("resync callback %r failed", callback)
 
     async def _disconnect(self) -> None:
-        await self._client.aclose()
         await self._pool.disconnect()
-        await self._sub_pool.disconnect()
+        await self._conn.disconnect(nowait=True)
