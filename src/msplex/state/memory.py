@@ -174,7 +174,7 @@ class MemoryState:
             value = None if self._closed else self._pop(key)
         finally:
             waiters.discard(woken)
-            if not waiters:
+            if not waiters and self._takers.get(key) is waiters:
                 del self._takers[key]
         return _decode(value)
 

@@ -11,13 +11,13 @@ Pub/sub uses one dedicated connection per instance, read by one background
 task that multiplexes every channel, the wake channel included, and hands
 messages to each subscription's own task. Redis acknowledges (UN)SUBSCRIBE
 in the order they were sent, so a FIFO of expected acknowledgements tells
-when a subscription is live. When the link drops (or stays silent through a
-PING) the reader reconnects with backoff, re-subscribes everything, re-checks
-every waiting take (its wake-up may have been lost) and then runs the
-``on_resync`` callbacks.
+when a subscription is live (so ``subscribe()`` waits out an outage). When
+the link drops (or stays silent through a PING) the reader reconnects with
+backoff, re-subscribes everything, re-checks every waiting take (its wake-up
+may have been lost) and then runs the ``on_resync`` callbacks.
 
-The URL may carry a password: only its masked form is logged or put in an
-exception.
+Needs Redis 6.2 or later (``GETDEL``). The URL may carry a password: only
+its masked form is logged or put in an exception.
 """
 
 from __future__ import annotations
