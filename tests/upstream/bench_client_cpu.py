@@ -23,7 +23,10 @@ from msplex.upstream.base import Era
 
 
 async def measure(url: str, era: Era, n: int) -> tuple[float, float, str]:
-    s = HttpSession(UpstreamSpec("bench", "echo", "http", url=url, headers=(("Authorization", "Bearer x"),)), era=era)
+    async def credentials() -> dict[str, str]:
+        return {"Authorization": "Bearer x"}
+
+    s = HttpSession(UpstreamSpec("bench", "echo", "http", url=url), era=era, headers=credentials)
     params = {"name": "echo", "arguments": {"text": "hello"}}
     kinds: list[str] = []
     try:

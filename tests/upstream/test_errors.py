@@ -60,7 +60,11 @@ async def bad_upstream() -> AsyncIterator[str]:
 
 
 def _spec(url: str) -> UpstreamSpec:
-    return UpstreamSpec("t", "bad", "http", url=url, headers=(("Authorization", SECRET),))
+    return UpstreamSpec("t", "bad", "http", url=url)
+
+
+async def _credentials() -> dict[str, str]:
+    return {"Authorization": SECRET}
 
 
 @pytest.mark.parametrize(
@@ -78,7 +82,7 @@ def _spec(url: str) -> UpstreamSpec:
 async def test_bad_answers_map_to_typed_errors_without_secrets(
     bad_upstream: str, mode: str, error: type[UpstreamError]
 ) -> None:
-    s = HttpSession(_spec(f"{bad_upstream}/{mode}"), era="legacy")
+    s = HttpSession(_spec(f"{bad_upstream}/{mode}"), era="legacy", headers=_credentials)
     try:
         with pytest.raises(error) as info:
             await s.start()
@@ -88,7 +92,7 @@ async def test_bad_answers_map_to_typed_errors_without_secrets(
 
 
 async def test_unreachable_upstream_is_unavailable() -> None:
-    s = HttpSession(_spec(f"http://127.0.0.1:{free_port()}/mcp?token=sk-live-query"))
+    s = HttpSession(_spec(f"http://127.0.0.1:{free_port()}/mcp?token=sk-live-query"), headers=_credentials)
     try:
         with pytest.raises(UpstreamUnavailable) as info:
             await s.request("tools/list")

@@ -17,8 +17,8 @@ from msplex.upstream.base import Era
 LOG_OPT_IN = {"io.modelcontextprotocol/logLevel": "debug"}
 
 
-def spec(url: str, *headers: tuple[str, str]) -> UpstreamSpec:
-    return UpstreamSpec("tenant", "fx", "http", url=url, headers=tuple(headers))
+def spec(url: str) -> UpstreamSpec:
+    return UpstreamSpec("tenant", "fx", "http", url=url)
 
 
 @asynccontextmanager
@@ -218,3 +218,24 @@ async def test_session_survives_an_upstream_restart(own_server: FixtureServer, e
         assert text(await call(s, "echo", {"text": "after"})) == "after"
         if era == "legacy":
             assert s.session_id and s.session_id != old_sid
+
+
+@pytest.mark.parametrize("era", ["legacy", "modern"])
+async def test_credentials_are_asked_for_per_request_so_a_new_one_keeps_the_session(
+    dual_server: FixtureServer, era: Era
+) -> None:
+    current = {"Authorization": "Bearer first"}
+
+    async def credentials() -> dict[str, str]:
+        return dict(current)
+
+    s = HttpSession(spec(dual_server.url), era=era, headers=credentials)
+    try:
+        first = text(await call(s, "echo", {"header": "authorization"}))
+        session_id = s.session_id
+        current["Authorization"] = "Bearer second"
+        second = text(await call(s, "echo", {"header": "authorization"}))
+        assert s.session_id == session_id  # the same upstream session, now with the new credential
+    finally:
+        await s.close()
+    assert (first, second) == ("Bearer first", "Bearer second")

@@ -1,14 +1,15 @@
-"""UpstreamPool: one session per registered upstream, replaced on change, closed on removal, with health."""
+"""UpstreamPool: one session per registered upstream, replaced on change, closed on removal.
+
+(An upstream's health is its provider's: tests/connectors/test_upstream_health.py.)"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-import pytest
-from upstream_servers import STDIO_COMMAND, FixtureServer, free_port
+from upstream_servers import STDIO_COMMAND
 
-from msplex.upstream import UpstreamPool, UpstreamSpec, UpstreamUnavailable
+from msplex.upstream import UpstreamPool, UpstreamSpec
 
 
 def _stdio(name: str = "kid", **env: str) -> UpstreamSpec:
@@ -50,24 +51,6 @@ async def test_sync_closes_removed_upstreams_and_close_leaves_no_child() -> None
     pid_one, pid_two = await _pid(one), await _pid(two)
     await pool.sync([_stdio("two")])
     assert _gone(pid_one) and not _gone(pid_two)
-    assert set(pool.health()) == {("tenant", "two")}
+    assert pool.keys() == {("tenant", "two")}
     await pool.close()
     assert _gone(pid_two)
-
-
-async def test_health_records_failures_and_successes(dual_server: FixtureServer) -> None:
-    pool = UpstreamPool()
-    good = UpstreamSpec("tenant", "good", "http", url=dual_server.url)
-    bad = UpstreamSpec("tenant", "bad", "http", url=f"http://127.0.0.1:{free_port()}/mcp")
-    try:
-        await pool.get(good)
-        with pytest.raises(UpstreamUnavailable):
-            await pool.get(bad)
-        health = pool.health()
-        assert health[("tenant", "good")]["state"] == "healthy"
-        assert health[("tenant", "good")]["last_ok_at"] is not None
-        assert health[("tenant", "bad")]["state"] == "unhealthy"
-        assert "bad" in health[("tenant", "bad")]["error"]
-        assert health[("tenant", "bad")]["last_ok_at"] is None
-    finally:
-        await pool.close()

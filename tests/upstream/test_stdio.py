@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -76,6 +77,36 @@ async def test_elicitation_over_stdio_is_answered_by_on_request(stdio: StdioSess
         return {"result": {"action": "accept", "content": {"colour": "green"}}}
 
     assert text(await call(stdio, "ask", on_request=on_request)) == "accept:green"
+
+
+def _answering(colour: str, asked: list[str]) -> Any:
+    async def on_request(msg: dict[str, Any]) -> dict[str, Any]:
+        asked.append(colour)
+        return {"result": {"action": "accept", "content": {"colour": colour}}}
+
+    return on_request
+
+
+async def test_an_unrelated_server_request_goes_to_no_stranger(stdio: StdioSession) -> None:
+    """Regression: with X's slow call pending, Y's elicitation was shown to X and X's answer went to Y."""
+    asked: list[str] = []
+    await stdio.start()
+    slow = asyncio.create_task(call(stdio, "slow", {"seconds": 1}, on_request=_answering("x", asked), caller="x"))
+    await asyncio.sleep(0.3)  # X's call is pending at the child
+    reply = await call(stdio, "ask", on_request=_answering("y", asked), caller="y")
+    await slow
+    assert asked == [], "nobody can tell whose question it is, so nobody is asked"
+    assert "accept:x" not in json.dumps(reply)
+
+
+async def test_a_server_request_reaches_its_caller_when_every_pending_request_is_theirs(stdio: StdioSession) -> None:
+    asked: list[str] = []
+    await stdio.start()
+    slow = asyncio.create_task(call(stdio, "slow", {"seconds": 1}, on_request=_answering("x", asked), caller="x"))
+    await asyncio.sleep(0.3)
+    reply = await call(stdio, "ask", on_request=_answering("x", asked), caller="x")
+    await slow
+    assert text(reply) == "accept:x" and asked == ["x"]
 
 
 async def test_list_changed_arrives_unsolicited_on_stdout(stdio: StdioSession) -> None:

@@ -1,13 +1,14 @@
 """Upstream MCP servers: sessions over Streamable HTTP (both eras) and stdio, and their pool.
 
-``open_session(spec)`` builds an unstarted session of the right transport;
-``list_all`` reads a whole paginated list; ``UpstreamPool`` keeps one session
-per registered upstream. The contract is in ``base``.
+``open_session(spec, headers)`` builds an unstarted session of the right
+transport; ``list_all`` reads a whole paginated list; ``UpstreamPool`` keeps
+one session per registered upstream. The contract is in ``base``.
 """
 
 from __future__ import annotations
 
 from msplex.upstream.base import (
+    HeaderSource,
     ServerFacts,
     UpstreamError,
     UpstreamProtocolError,
@@ -18,6 +19,7 @@ from msplex.upstream.base import (
 )
 from msplex.upstream.http import HttpSession
 from msplex.upstream.lists import ListError, list_all
+from msplex.upstream.pool import UpstreamPool
 from msplex.upstream.stdio import StdioSession
 
 __all__ = [
@@ -37,13 +39,10 @@ __all__ = [
 ]
 
 
-def open_session(spec: UpstreamSpec) -> HttpSession | StdioSession:
+def open_session(spec: UpstreamSpec, headers: HeaderSource | None = None) -> UpstreamSession:
     """A new, unstarted session for ``spec`` (``start`` or the first ``request`` connects)."""
     if spec.transport == "http":
-        return HttpSession(spec)
+        return HttpSession(spec, headers=headers)
     if spec.transport == "stdio":
         return StdioSession(spec)
     raise ValueError(f"unknown upstream transport {spec.transport!r}")
-
-
-from msplex.upstream.pool import UpstreamPool  # noqa: E402  (pool imports open_session lazily)

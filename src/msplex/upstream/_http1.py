@@ -45,7 +45,7 @@ class UpstreamDisconnected(ConnectionError):
 class _Headers(dict[str, str]):
     """Response headers by lower-cased name; ``get`` is case-insensitive."""
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
 
 
@@ -245,7 +245,8 @@ class _Pending:
         self._response: Response | None = None
 
     def __await__(self) -> Generator[Any, None, Response]:
-        return self._coro.__await__()
+        awaiting: Generator[Any, None, Response] = self._coro.__await__()
+        return awaiting
 
     async def __aenter__(self) -> Response:
         self._response = await self._coro

@@ -1,8 +1,7 @@
 """JSON-RPC plumbing shared by the HTTP and stdio sessions.
 
 Only plain dicts and orjson: nothing here touches pydantic or the SDK, because
-this is the per-call hot path. ``mcp`` is a development dependency only, so the
-protocol constants are spelled out here.
+this is the per-call hot path.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from msplex import __version__
+from msplex import __version__, protocol
 from msplex.upstream.base import (
     JSON,
     Era,
@@ -26,10 +25,6 @@ from msplex.upstream.base import (
 __all__ = [
     "CAPABILITIES",
     "CLIENT_INFO",
-    "LEGACY_VERSION",
-    "LEGACY_VERSIONS",
-    "MODERN_VERSION",
-    "MODERN_VERSIONS",
     "answer",
     "decode",
     "encode",
@@ -39,11 +34,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("msplex.upstream")
-
-LEGACY_VERSION = "2025-11-25"
-LEGACY_VERSIONS = frozenset({"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"})
-MODERN_VERSION = "2026-07-28"
-MODERN_VERSIONS = (MODERN_VERSION,)
 
 CLIENT_INFO: JSON = {"name": "msplex", "version": __version__}
 # The gateway bridges these to its own clients, so it advertises all three upstream.
@@ -107,27 +97,35 @@ def error_response(code: int, message: str) -> JSON:
     return {"error": {"code": code, "message": message}}
 
 
+_SELF_ANSWERED: dict[str, JSON] = {"ping": {}, "roots/list": {"roots": []}}
+"""What the gateway answers itself when no client can be asked: a liveness check, and no roots
+(an upstream asking at start-up would otherwise log a failure for a question nobody can answer)."""
+
+
 async def answer(msg: JSON, on_request: RequestSink | None) -> JSON:
     """Produce the JSON-RPC response (with id) to a server-to-client request.
 
-    ``ping`` is answered here; everything else goes to ``on_request``. A sink
-    that fails or returns garbage yields a generic error: its exception text
-    never reaches the upstream.
+    ``ping`` is answered here; everything else goes to ``on_request``, or is answered from
+    ``_SELF_ANSWERED`` when there is no one to ask. A sink that fails or returns garbage yields a
+    generic error: its exception text never reaches the upstream.
     """
     rid = msg.get("id")
-    if msg.get("method") == "ping":
+    method = msg.get("method")
+    if method == "ping":
         return {"jsonrpc": "2.0", "id": rid, "result": {}}
     if on_request is None:
-        reply = error_response(-32601, "Method not available through this gateway session")
+        if isinstance(method, str) and method in _SELF_ANSWERED:
+            return {"jsonrpc": "2.0", "id": rid, "result": _SELF_ANSWERED[method]}
+        reply = error_response(protocol.METHOD_NOT_FOUND, "Method not available through this gateway session")
     else:
         try:
             reply = await on_request(msg)
         except Exception:
             log.exception("server-to-client request handler failed for %s", msg.get("method"))
-            reply = error_response(-32603, "Internal error")
+            reply = error_response(protocol.INTERNAL_ERROR, "Internal error")
         if not isinstance(reply, dict) or ("result" in reply) == ("error" in reply):
             log.error("server-to-client request handler returned an invalid reply")
-            reply = error_response(-32603, "Internal error")
+            reply = error_response(protocol.INTERNAL_ERROR, "Internal error")
     out: JSON = {"jsonrpc": "2.0", "id": rid}
     if "result" in reply:
         out["result"] = reply["result"]

@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from msplex.upstream import _rpc
-from msplex.upstream._wire import SessionExpired, decoder, error_reply
+from msplex.upstream._roundtrip import SessionExpired, decoder, error_reply
 from msplex.upstream.base import JSON, UpstreamError
 from msplex.upstream.sse import SSEParser
 
@@ -128,10 +128,10 @@ async def _dispatch(session: HttpSession, msg: JSON, legacy: bool) -> None:
 async def _get_once(
     session: HttpSession, state: StreamState, gen: int, last_event_id: str | None
 ) -> tuple[str | None, int | None]:
-    headers = {**session.headers, "Accept": "text/event-stream"}
-    headers.pop("Content-Type", None)
+    extra = {"Accept": "text/event-stream"}
     if last_event_id:
-        headers["Last-Event-ID"] = last_event_id
+        extra["Last-Event-ID"] = last_event_id
+    headers = await session.get_headers(extra)
     async with session.http.get(session.url, headers=headers) as resp:
         if resp.status == 405:
             raise _NoChannel

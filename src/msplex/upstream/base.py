@@ -20,16 +20,16 @@ Invariants every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 __all__ = [
     "Era",
+    "HeaderSource",
     "NotificationSink",
     "RequestSink",
     "ServerFacts",
-    "SessionExtras",
     "Transport",
     "UpstreamError",
     "UpstreamProtocolError",
@@ -48,6 +48,10 @@ NotificationSink = Callable[[JSON], Awaitable[None]]
 
 RequestSink = Callable[[JSON], Awaitable[JSON]]
 """Answers a server-to-client request dict; returns ``{"result": ...}`` or ``{"error": ...}``."""
+
+HeaderSource = Callable[[], Awaitable[Mapping[str, str]]]
+"""The credential headers to send with the next request: asked per request, so a refreshed credential
+takes effect without replacing the pooled session (it is not part of the session's identity)."""
 
 
 class UpstreamError(Exception):
@@ -102,6 +106,7 @@ class UpstreamSession(Protocol):
         *,
         on_notification: NotificationSink | None = None,
         on_request: RequestSink | None = None,
+        caller: str | None = None,
     ) -> JSON:
         """Send one request and return the upstream's JSON-RPC response dict.
 
@@ -111,7 +116,11 @@ class UpstreamSession(Protocol):
         ``on_notification``; server-to-client requests it makes while serving
         this request (legacy era: sampling, elicitation, roots) go to
         ``on_request`` and the answer is sent back to the upstream. Without an
-        ``on_request`` such requests are answered with a JSON-RPC error.
+        ``on_request`` such requests are answered by the session itself (``ping``, an
+        empty ``roots/list``) or with a JSON-RPC error. ``caller`` names the client
+        connection the request serves: where the transport cannot relate an
+        upstream message to a request (stdio), it goes to a request only when
+        every request that could take it serves the same caller, never to a stranger.
         Deadlines are the caller's (``asyncio.timeout``); cancellation
         propagates upstream. For a 2026-07-28 upstream an ``InputRequiredResult`` is returned as an
         ordinary result; bridging it is the caller's job.
@@ -130,37 +139,21 @@ class UpstreamSession(Protocol):
         channel (re)opens, the sink first gets ``notifications/msplex/channel_opened``:
         notifications sent while it was closed are lost, so cached lists must be re-read."""
 
-    async def close(self) -> None:
-        """Terminate the upstream session (HTTP DELETE / stop the child) and release everything."""
+    def on_server_request(self, sink: RequestSink) -> None:
+        """Register the answerer of server-to-client requests tied to no request of ours."""
 
+    async def unsolicited_ready(self) -> bool:
+        """Wait until the unsolicited channel is open; ``False`` if the upstream has none."""
 
-class SessionExtras(Protocol):
-    """Addition (upstream library): what every ``UpstreamSession`` built by
-    ``msplex.upstream.open_session`` (and the pool's handle) also offers.
-
-    * ``subscribe_resource(uri)`` / ``unsubscribe_resource(uri)``: legacy
-      upstreams get a ``resources/subscribe``/``unsubscribe`` request (the
-      set is replayed after a transparent re-initialize); 2026-07-28 upstreams
-      get a re-issued ``subscriptions/listen`` whose ``resourceSubscriptions``
-      is the current set, and the call returns once the upstream acknowledged
-      it. Returns the JSON-RPC response dict (``{"result": {}}`` on success).
-      ``notifications/resources/updated`` arrive at the ``on_unsolicited`` sink.
-    * ``unsolicited_ready()``: waits until the unsolicited channel (GET
-      stream, listen stream, stdio) is open; ``False`` if the upstream has none
-      (GET answered 405, listen refused).
-    * ``on_server_request(sink)``: answers server-to-client requests that are
-      not tied to a request of ours (legacy GET stream; stdio with no pending
-      request that has an ``on_request``). Without it they get a JSON-RPC error;
-      ``ping`` is always answered.
-    """
-
-    async def subscribe_resource(self, uri: str) -> JSON: ...
+    async def subscribe_resource(self, uri: str) -> JSON:
+        """Legacy upstreams: ``resources/subscribe`` (replayed after a re-initialize); 2026-07-28:
+        a re-issued ``subscriptions/listen`` naming the current set. Returns the response dict;
+        updates arrive at the ``on_unsolicited`` sink."""
 
     async def unsubscribe_resource(self, uri: str) -> JSON: ...
 
-    async def unsolicited_ready(self) -> bool: ...
-
-    def on_server_request(self, sink: RequestSink) -> None: ...
+    async def close(self) -> None:
+        """Terminate the upstream session (HTTP DELETE / stop the child) and release everything."""
 
 
 Transport = Literal["http", "stdio"]
@@ -168,17 +161,18 @@ Transport = Literal["http", "stdio"]
 
 @dataclass(frozen=True, slots=True)
 class UpstreamSpec:
-    """How to reach one upstream; built from the store, compared by value so a
-    changed registration replaces its pooled session."""
+    """How to reach one upstream; built from the store, compared by value so a changed
+    registration replaces its pooled session. Credential headers are not part of it: they are
+    supplied per request (``HeaderSource``). A stdio child's ``env`` is, because it can only be
+    given at spawn."""
 
     tenant_id: str
     name: str
     transport: Transport
     url: str | None = None
     command: tuple[str, ...] = ()
-    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    """May carry credentials: never in a repr, a log line or an error."""
     env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """May carry credentials: never in a repr, a log line or an error."""
 
     @property
     def key(self) -> tuple[str, str]:

@@ -2,36 +2,37 @@
 
 Invariants:
 
-* The child never sees the gateway's environment (it holds ``MSPLEX_SECRET_KEY``):
-  only ``PATH``, ``HOME``, ``LANG``, ``LC_*``, ``TMPDIR`` plus the spec's ``env``.
-* It runs in its own process group, so ``close`` reaches grandchildren too:
-  close stdin, ``SIGTERM`` the group, ``SIGKILL`` after a grace period, reap.
+* The child is confined and ended as ``_process`` says: a minimal environment,
+  its own process group (``close`` reaches grandchildren), dead with the gateway.
 * If it exits, every pending request fails with ``UpstreamUnavailable``; the
   next use restarts it, waiting out an exponential backoff (0 s for the first
   crash, then 0.5 s doubling, capped at 30 s; reset after 60 s of uptime).
-* stderr goes line by line to the ``msplex.upstream.stdio`` logger.
+* stderr goes line by line to the ``msplex.upstream.stdio`` logger, with the
+  values of the child's ``env`` (its secrets) redacted.
 
-stdio has no per-request stream, so routing is by id: ``notifications/progress``
-goes to the request owning its ``progressToken``; other notifications and
-server-to-client requests go to the oldest pending request that has a sink,
-else to the unsolicited sink / ``on_server_request``.
+stdio has no per-request stream and the protocol carries no related request id
+for a server-to-client message, so routing is by what the message itself says:
+``notifications/progress`` goes to the request owning its ``progressToken``.
+Other notifications and server-to-client requests go to the oldest pending
+request that can take them only when every such request serves the same
+``caller`` (one client connection); otherwise nobody can tell whose it is, and
+it goes to no request (the unsolicited sink / ``on_server_request``, which
+answer without involving any client) rather than to a stranger.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import itertools
 import logging
-import os
-import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from msplex import protocol
 from msplex.upstream import _rpc
+from msplex.upstream._process import kill_group, spawn, terminate
 from msplex.upstream.base import (
     JSON,
     NotificationSink,
@@ -42,32 +43,12 @@ from msplex.upstream.base import (
     UpstreamUnavailable,
 )
 
-__all__ = ["StdioSession", "child_env"]
+__all__ = ["StdioSession"]
 
 log = logging.getLogger("msplex.upstream.stdio")
 
-_ENV_ALLOW = ("PATH", "HOME", "LANG", "TMPDIR")
-_LINE_LIMIT = 64 * 1024 * 1024
-_GRACE = 2.0
 _STABLE_AFTER = 60.0
 _MAX_BACKOFF = 30.0
-
-
-def child_env(extra: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in _ENV_ALLOW or k.startswith("LC_")}
-    env.update(extra)
-    return env
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: have Linux SIGTERM it if the gateway dies without closing it
-    (``kill -9``), so a crashed gateway leaks no upstream processes. Elsewhere a no-op."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass(slots=True)
@@ -76,6 +57,7 @@ class _Pending:
     on_notification: NotificationSink | None
     on_request: RequestSink | None
     progress_token: Any = None
+    caller: str | None = None
 
 
 @dataclass(slots=True)
@@ -105,6 +87,7 @@ class StdioSession:
         self._sink: NotificationSink | None = None
         self._server_request_sink: RequestSink | None = None
         self._bg: set[asyncio.Task[Any]] = set()
+        self._secrets = tuple(sorted({v for _, v in spec.env if len(v) >= 4}, key=len, reverse=True))
 
     @property
     def facts(self) -> ServerFacts | None:
@@ -130,10 +113,11 @@ class StdioSession:
         *,
         on_notification: NotificationSink | None = None,
         on_request: RequestSink | None = None,
+        caller: str | None = None,
     ) -> JSON:
         if self._child is None:
             await self.start()
-        return await self._call(method, params, on_notification, on_request)
+        return await self._call(method, params, on_notification, on_request, caller)
 
     async def notify(self, method: str, params: JSON | None = None) -> None:
         if self._child is None:
@@ -178,16 +162,7 @@ class StdioSession:
             log.info("upstream %r: restarting in %.1f s", self.name, wait)
             await asyncio.sleep(wait)
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self._spec.command,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=child_env(self._spec.env),
-                start_new_session=True,
-                preexec_fn=_die_with_parent,
-                limit=_LINE_LIMIT,
-            )
+            proc = await spawn(self._spec.command, self._spec.env)
         except OSError as exc:
             self._record_crash()
             raise UpstreamUnavailable(f"upstream {self.name!r} could not start ({type(exc).__name__})") from None
@@ -200,13 +175,13 @@ class StdioSession:
         ]
         try:
             params = {
-                "protocolVersion": _rpc.LEGACY_VERSION,
+                "protocolVersion": protocol.LEGACY_VERSION,
                 "capabilities": _rpc.CAPABILITIES,
                 "clientInfo": _rpc.CLIENT_INFO,
             }
-            reply = await self._call("initialize", params, None, None)
+            reply = await self._call("initialize", params, None, None, None)
             result = reply.get("result")
-            if result is None or result.get("protocolVersion") not in _rpc.LEGACY_VERSIONS:
+            if result is None or result.get("protocolVersion") not in protocol.LEGACY_VERSIONS:
                 raise UpstreamProtocolError(f"upstream {self.name!r} refused or mis-negotiated initialize")
             await self._write({"jsonrpc": "2.0", "method": "notifications/initialized"})
         except BaseException:
@@ -227,7 +202,7 @@ class StdioSession:
         if self._child is not child:
             return
         log.warning("upstream %r: child exited with status %s", self.name, code)
-        self._signal(child.proc.pid, signal.SIGKILL)  # grandchildren left in its group
+        kill_group(child.proc.pid)  # grandchildren left in its group
         self._record_crash()
         self._child = None
         self._facts = None
@@ -245,29 +220,11 @@ class StdioSession:
         self._facts = None
         if child is None:
             return
-        proc = child.proc
-        if proc.stdin is not None:
-            proc.stdin.close()
-        if proc.returncode is None:
-            try:
-                await asyncio.wait_for(asyncio.shield(proc.wait()), 0.5)
-            except TimeoutError:
-                self._signal(proc.pid, signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(asyncio.shield(proc.wait()), _GRACE)
-                except TimeoutError:
-                    self._signal(proc.pid, signal.SIGKILL)
-                    await proc.wait()
-        self._signal(proc.pid, signal.SIGKILL)  # stragglers left in the group
+        await terminate(child.proc)
         for task in child.tasks:
             task.cancel()
         await asyncio.gather(*child.tasks, return_exceptions=True)
         self._fail_pending(f"upstream {self.name!r} session closed")
-
-    @staticmethod
-    def _signal(pid: int, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, sig)
 
     def _fail_pending(self, why: str) -> None:
         pending, self._pending = self._pending, {}
@@ -300,6 +257,7 @@ class StdioSession:
         params: JSON | None,
         on_notification: NotificationSink | None,
         on_request: RequestSink | None,
+        caller: str | None,
     ) -> JSON:
         rid = next(self._ids)
         msg: JSON = {"jsonrpc": "2.0", "id": rid, "method": method}
@@ -310,7 +268,7 @@ class StdioSession:
             if isinstance(meta, dict):
                 token = meta.get("progressToken")
         future: asyncio.Future[JSON] = asyncio.get_running_loop().create_future()
-        self._pending[rid] = _Pending(future, on_notification, on_request, token)
+        self._pending[rid] = _Pending(future, on_notification, on_request, token, caller)
         try:
             await self._write(msg)
             return await future
@@ -338,7 +296,7 @@ class StdioSession:
                 line = await stream.readline()
             except ValueError:  # a line beyond the limit: the stream is unusable
                 log.error("upstream %r: oversized message on stdout", self.name)
-                self._signal(child.proc.pid, signal.SIGKILL)
+                kill_group(child.proc.pid)
                 return
             if not line:
                 return
@@ -375,10 +333,21 @@ class StdioSession:
                     return p
             return None
         if "id" in msg:
-            return next((p for p in self._pending.values() if p.on_request is not None), None)
+            return self._only_caller([p for p in self._pending.values() if p.on_request is not None])
         if msg.get("method") == "notifications/message":
-            return next((p for p in self._pending.values() if p.on_notification is not None), None)
+            return self._only_caller([p for p in self._pending.values() if p.on_notification is not None])
         return None
+
+    @staticmethod
+    def _only_caller(candidates: list[_Pending]) -> _Pending | None:
+        """The oldest candidate, when it is the only one or all of them serve one named caller; else nobody."""
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates or candidates[0].caller is None:
+            return None
+        if any(p.caller != candidates[0].caller for p in candidates[1:]):
+            return None
+        return candidates[0]
 
     async def _answer(self, msg: JSON, sink: RequestSink | None) -> None:
         reply = await _rpc.answer(msg, sink)
@@ -393,4 +362,7 @@ class StdioSession:
                 continue  # an over-long line was dropped; keep reading
             if not line:
                 return
-            log.info("[%s] %s", self.name, line.decode("utf-8", "replace").rstrip())
+            text = line.decode("utf-8", "replace").rstrip()
+            for secret in self._secrets:
+                text = text.replace(secret, "[redacted]")
+            log.info("[%s] %s", self.name, text)
