@@ -1,8 +1,10 @@
-"""The typed request that travels from the protocol edge through the chain.
+"""The typed request that travels from the protocol edge through the chain, and its facts.
 
 ``Call`` is frozen: a chain stage that learns a fact returns a new ``Call``
-with that field set (``dataclasses.replace``), so no stage can change what an
-earlier one established.
+with that field set (``learned``), so no stage can change what an earlier one
+established. The facts arrive in chain order: ``principal`` (authenticate),
+``tenant`` (resolve_tenant), ``target`` (resolve_target); dispatch executes the
+target through its ``Connector``.
 """
 
 from __future__ import annotations
@@ -11,12 +13,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-if TYPE_CHECKING:
-    from msplex.federation.runtime import TenantRuntime
+from msplex.crypto import token_digest
 
-__all__ = ["Call", "ClientEra", "Peer", "Principal"]
+if TYPE_CHECKING:
+    from msplex.store.records import TenantRecord
+
+__all__ = [
+    "Call",
+    "ClientEra",
+    "Connector",
+    "Credential",
+    "Peer",
+    "Principal",
+    "SessionBinding",
+    "Target",
+    "TargetKind",
+]
 
 ClientEra = Literal["legacy", "modern"]
+TargetKind = Literal["tool", "prompt", "resource"]
+JSON = dict[str, Any]
 
 
 class Peer(Protocol):
@@ -30,9 +46,33 @@ class Peer(Protocol):
 
     can_request: bool
 
-    async def notify(self, message: dict[str, Any]) -> None: ...
+    async def notify(self, message: JSON) -> None: ...
 
-    async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]: ...
+    async def request(self, method: str, params: JSON | None) -> JSON: ...
+
+
+class Credential:
+    """The bearer token a request presented. Its ``repr`` never shows it; the digest is computed once."""
+
+    __slots__ = ("_digest", "_raw")
+
+    def __init__(self, raw: str) -> None:
+        self._raw = raw
+        self._digest: str | None = None
+
+    @property
+    def raw(self) -> str:
+        """The token itself: for verifiers only (a JWT's signature), never for logs or upstreams."""
+        return self._raw
+
+    @property
+    def digest(self) -> str:
+        if self._digest is None:
+            self._digest = token_digest(self._raw)
+        return self._digest
+
+    def __repr__(self) -> str:
+        return "Credential(<redacted>)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +83,54 @@ class Principal:
     tenant_id: str | None
     token_id: str | None = None
 
+    @property
+    def key(self) -> str:
+        """Stable for the principal, whatever credential bytes it presents next (a session is bound to it)."""
+        return f"token:{self.token_id}" if self.kind == "token" else "anonymous"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionBinding:
+    """The legacy session a request arrived on: its id, its tenant, and the principal that opened it."""
+
+    sid: str
+    tenant_id: str
+    principal: str
+
+
+class Connector(Protocol):
+    """What dispatch executes a cleared call through: an upstream MCP server, or an MSP vendor connector.
+
+    Receives the call with every fact the chain established (tenant, principal,
+    target); returns the JSON-RPC result or raises ``msplex.errors.RpcError``.
+    No other exception may escape it.
+    """
+
+    async def execute(self, call: Call) -> JSON: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Which connector instance a call is for, and under which name there: known before any policy stage."""
+
+    kind: TargetKind
+    public: str
+    """The name (or URI) the client used."""
+    instance: str
+    """The connector instance (an upstream's registered name)."""
+    name: str
+    """The name (or URI) at the connector."""
+    connector: Connector
+    provider: str
+    """The catalogue family it came from (``upstream`` today)."""
+    item: Mapping[str, Any] | None = None
+    """The listed item (tool definition, ...); ``None`` for a URI matched by a template or prefix."""
+
 
 @dataclass(frozen=True, slots=True)
 class Call:
     method: str
-    params: dict[str, Any]
+    params: JSON
     request_id: Any
     era: ClientEra
     protocol_version: str
@@ -55,18 +138,15 @@ class Call:
     peer: Peer
     tenant_slug: str | None = None
     """From the URL (``/mcp/v1/{tenant}``); ``None`` on ``/mcp``."""
-    bearer_digest: str | None = None
-    """SHA-256 of the bearer token (``msplex.crypto.token_digest``); never the token itself."""
+    credential: Credential | None = None
     client_info: Mapping[str, Any] | None = None
     log_level: str | None = None
-    """Lowest level of log notifications the client wants; ``None`` = none (2026-07-28) ."""
-    session_id: str | None = None
-    """The legacy session's internal id, for per-session state (subscriptions, cancellation)."""
-    session_tenant_id: str | None = None
-    """The tenant a legacy session was opened for; the call must stay in it."""
+    """Lowest level of log notifications the client wants; ``None`` = none (2026-07-28)."""
+    session: SessionBinding | None = None
     headers: Mapping[str, str] | None = None
     principal: Principal | None = None
-    tenant: TenantRuntime | None = None
+    tenant: TenantRecord | None = None
+    target: Target | None = None
 
     def learned(self, **facts: Any) -> Call:
         """A copy with ``facts`` set: how a stage adds what it established.
@@ -78,6 +158,11 @@ class Call:
         for name in _FIELDS:
             object.__setattr__(new, name, facts[name] if name in facts else getattr(self, name))
         return new
+
+    @property
+    def caller(self) -> str:
+        """Which client connection a server-to-client message may go to: its legacy session, else this request."""
+        return self.session.sid if self.session is not None else f"request:{id(self.peer):x}"
 
 
 _FIELDS = tuple(Call.__dataclass_fields__)

@@ -21,3 +21,19 @@ def test_learned_sets_facts_and_keeps_everything_else() -> None:
         if field.name != "principal":
             assert getattr(later, field.name) == getattr(call, field.name), field.name
     assert later == dataclasses.replace(call, principal=principal)
+
+
+def test_a_credential_never_shows_the_token_and_hashes_it_once() -> None:
+    from msplex.call import Credential
+    from msplex.crypto import token_digest
+
+    credential = Credential("mspx_secret-value")
+    assert "secret" not in repr(credential) and "secret" not in str(credential)
+    assert credential.digest == token_digest("mspx_secret-value")
+    assert credential.digest is credential.digest  # computed once
+    assert credential.raw == "mspx_secret-value"
+
+
+def test_a_principal_key_survives_a_new_credential() -> None:
+    assert Principal("token", "t1", "k1").key == Principal("token", "t1", "k1").key == "token:k1"
+    assert Principal("anonymous", None).key == "anonymous"

@@ -1,5 +1,14 @@
 from msplex import chain
+from msplex.chain.stage import Applies
 
 
 def test_the_chain_runs_its_stages_in_the_documented_order() -> None:
-    assert [name for name, _ in chain.STAGES] == ["authenticate", "resolve_tenant"]
+    assert [stage.name for stage in chain.STAGES] == ["authenticate", "resolve_tenant", "resolve_target"]
+
+
+def test_gateway_answered_methods_clear_only_the_identity_stages() -> None:
+    assert {stage.name: stage.applies for stage in chain.STAGES} == {
+        "authenticate": Applies.EVERY_CALL,
+        "resolve_tenant": Applies.EVERY_CALL,
+        "resolve_target": Applies.DISPATCHED,
+    }

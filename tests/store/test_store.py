@@ -107,7 +107,7 @@ async def test_headers_are_encrypted_at_rest_and_bound_to_their_row(store: Store
         await store.list_upstreams("acme")
     snapshot = await store.load_snapshot()
     (one,) = snapshot.upstreams_of(snapshot.tenants["acme"].id)
-    assert one.spec.headers == (("X-Api-Key", "s3cr3t-value"),)
+    assert one.headers == (("X-Api-Key", "s3cr3t-value"),)
 
 
 async def test_snapshot_skips_upstreams_whose_headers_another_key_sealed(store: Store, second_store: Store) -> None:
@@ -131,7 +131,7 @@ async def test_snapshot_holds_decrypted_specs_and_live_tokens(store: Store) -> N
     assert snapshot.version == await store.control_version()
     assert snapshot.tenants["acme"] == snapshot.tenants_by_id[acme.id]
     files, shell = snapshot.upstreams_of(acme.id)
-    assert files.spec.headers == (("Authorization", "Bearer t"),)
+    assert files.headers == (("Authorization", "Bearer t"),)
     assert (files.spec.transport, files.spec.url, files.prefix) == ("http", "http://127.0.0.1:1/mcp", True)
     assert (shell.spec.transport, shell.spec.command, shell.prefix) == ("stdio", ("srv", "--stdio"), False)
     entry = snapshot.authenticate(token)
@@ -200,7 +200,7 @@ async def test_cross_tenant_probe(store: Store) -> None:
     snapshot = await store.load_snapshot()
     assert [e.spec.url for e in snapshot.upstreams_of(a.id)] == ["http://127.0.0.1:1/mcp"]
     assert [e.spec.url for e in snapshot.upstreams_of(b.id)] == ["http://127.0.0.1:2/mcp"]
-    assert all(e.spec.headers == () for e in snapshot.upstreams_of(b.id))
+    assert all(e.headers == () for e in snapshot.upstreams_of(b.id))
     entry = snapshot.authenticate(token_a)
     assert entry is not None and entry.tenant_id == a.id
     assert (await store.list_tokens("tenant-a"))[0].revoked_at is None

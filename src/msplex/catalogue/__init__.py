@@ -1,1 +1,1 @@
-"""Where a tenant's tools, resources and prompts come from, and what they are called."""
+"""Where a tenant's items come from (providers), what they are called (naming), and the merged view."""

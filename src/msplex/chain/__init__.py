@@ -1,43 +1,105 @@
 """The enforcement chain: an ordered tuple of stages, then dispatch.
 
-Each stage takes the ``Call`` and either returns it with new facts or raises
-``Denied(stage, code, reason)``; nothing reaches an upstream unless every
-stage before ``dispatch`` returned. The product's full chain (customer,
-entitlements, subscription, readiness, policy and RBAC, quota, approval)
-slots in between ``resolve_tenant`` and ``dispatch`` as those stages land;
-the order is pinned by a test.
+    1  authenticate      who is calling (a token, or nobody); a session stays with its opener
+    2  resolve_tenant    which one tenant the call is bound to
+    3  resolve_target    which connector instance and item the call is for
+    -  dispatch          execute it through the connector (or answer a list)
 
-A ``tools/call`` that clears every stage counts as routed (``msplex status``);
-recording denials belongs to the audit stage, still to come. Anything
-unexpected fails closed as an internal error that carries no detail to the
-caller.
+Each stage takes the ``Call`` and returns it with new facts or raises
+``Denied(stage, code, reason)``; nothing reaches a connector unless every stage
+returned. Customer, entitlement, subscription, readiness, policy and RBAC,
+quota and approval stages slot in between ``resolve_target`` and ``dispatch``.
+Stages declare whether they clear every call or only dispatched ones
+(``Applies``); the gateway answers ``initialize``, ``server/discover``,
+``subscriptions/listen`` and the session-era stream and DELETE itself after the
+``EVERY_CALL`` stages. ``Chain.run`` is the one entry point: it runs inside
+``try``/``finally`` and hands every outcome, denial or success, to the
+observers (metrics now; audit and metering later). Anything unexpected fails
+closed as an internal error that tells the caller nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from msplex.call import Call
-from msplex.chain.stages import authenticate, dispatch, resolve_tenant
-from msplex.errors import RpcError
+from msplex.catalogue.tenant import TenantCatalogue
+from msplex.chain.stage import Applies, Stage
+from msplex.chain.stages.authenticate import Authenticate
+from msplex.chain.stages.dispatch import Dispatch
+from msplex.chain.stages.resolve_target import ResolveTarget
+from msplex.chain.stages.resolve_tenant import ResolveTenant
+from msplex.directory import Directory
+from msplex.errors import Code, RpcError
+from msplex.protocol.jsonrpc import JSON
 
-if TYPE_CHECKING:
-    from msplex.federation.gateway import Gateway
-
-__all__ = ["STAGES", "clear", "run"]
+__all__ = ["STAGES", "Chain", "Observer", "Outcome", "assemble"]
 
 log = logging.getLogger("msplex.chain")
 
-Stage = Callable[[Call, "Gateway"], Awaitable[Call]]
+STAGES: tuple[type[Stage], ...] = (Authenticate, ResolveTenant, ResolveTarget)
+"""The stages in order; ``Dispatch`` always follows the last one."""
 
-STAGES: tuple[tuple[str, Stage], ...] = (
-    ("authenticate", authenticate.run),
-    ("resolve_tenant", resolve_tenant.run),
-)
-"""Stages in order; ``dispatch`` always follows the last one."""
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one call: the facts it reached, whether it cleared, and how it ended."""
+
+    call: Call
+    dispatched: bool = False
+    """Every stage cleared it and dispatch began (for gateway-answered calls: every stage that applies)."""
+    error: BaseException | None = None
+
+
+Observer = Callable[[Outcome], None]
+"""Sees every outcome, in the ``finally``; must be cheap and must not raise."""
+
+
+def assemble(
+    *,
+    directory: Directory,
+    catalogues: Callable[[str], TenantCatalogue | None],
+    observers: Sequence[Observer] = (),
+) -> Chain:
+    """Build the chain: each stage gets exactly the services it needs, in ``STAGES`` order."""
+    return Chain(
+        (Authenticate(directory), ResolveTenant(directory), ResolveTarget(catalogues)),
+        Dispatch(catalogues),
+        observers,
+    )
+
+
+class Chain:
+    def __init__(self, stages: Sequence[Stage], dispatch: Dispatch, observers: Sequence[Observer] = ()) -> None:
+        if [type(s) for s in stages] != list(STAGES):
+            raise ValueError("the chain's stages must be STAGES, in order")
+        self.stages = tuple(stages)
+        self._answered = tuple(s for s in stages if s.applies is Applies.EVERY_CALL)
+        self._dispatch = dispatch
+        self._observers = tuple(observers)
+
+    async def run(self, call: Call, *, answered: bool = False) -> tuple[Call, JSON | None]:
+        """Clear ``call`` and dispatch it; for a method the gateway answers itself (``answered``),
+        only clear it. Returns the call with its facts and the result (``None`` when answered)."""
+        outcome = Outcome(call)
+        try:
+            with _fail_closed(call.method):
+                for stage in self._answered if answered else self.stages:
+                    call = await stage(call)
+                    outcome.call = call
+                outcome.dispatched = True
+                if answered:
+                    return call, None
+                return call, await self._dispatch(call)
+        except BaseException as exc:
+            outcome.error = exc
+            raise
+        finally:
+            for observe in self._observers:
+                observe(outcome)
 
 
 @contextlib.contextmanager
@@ -49,26 +111,4 @@ def _fail_closed(method: str) -> Iterator[None]:
         raise
     except Exception:
         log.exception("unexpected failure in the chain for %s", method)
-        raise RpcError(-32603, "internal error in the gateway") from None
-
-
-async def clear(call: Call, gateway: Gateway) -> Call:
-    """Run the stages without dispatching: for methods the gateway answers itself
-    (``initialize``, ``server/discover``, ``subscriptions/listen``)."""
-    with _fail_closed(call.method):
-        for _name, stage in STAGES:
-            call = await stage(call, gateway)
-    return call
-
-
-async def run(call: Call, gateway: Gateway) -> tuple[Call, dict[str, Any]]:
-    """Clear ``call`` through every stage, then dispatch it.
-
-    Returns the call as the stages left it (tenant, principal) and the JSON-RPC result. A
-    ``tools/call`` that clears the stages counts as routed, whatever the upstream answers.
-    """
-    call = await clear(call, gateway)
-    if call.method == "tools/call":
-        gateway.metrics.calls_routed += 1
-    with _fail_closed(call.method):
-        return call, await dispatch.run(call, gateway)
+        raise RpcError(Code.INTERNAL, "internal error in the gateway") from None

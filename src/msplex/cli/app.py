@@ -171,10 +171,9 @@ async def _refuse_collisions(
         transport="http" if url is not None else "stdio",
         url=url,
         command=tuple(argv or ()),
-        headers=tuple(headers.items()),
     )
     try:
-        collisions = await find_collisions(spec, others)
+        collisions = await find_collisions(spec, headers, others)
     except CollisionCheckFailed as exc:
         raise CliError(f"--no-prefix refused: {exc}; fix the upstream or add it without --no-prefix") from None
     if collisions:

@@ -1,10 +1,11 @@
 """The ``--no-prefix`` guard: refuse an unprefixed upstream whose names would collide.
 
-An unprefixed upstream's tools, prompts, resources and resource templates
-keep their own names, so before registering one we connect to it and to the
-tenant's other enabled upstreams, list what each advertises, and compare
-public names (``msplex.catalogue.naming``). If any upstream cannot be
-listed the check cannot vouch for anything, so that is refused too.
+An unprefixed upstream's items keep their own names, so before registering one
+we connect to it and to the tenant's other enabled upstreams, read their
+listings with the provider's own routine, and merge them exactly as the gateway
+would (``Catalogue.build``, the new upstream last): whatever it would lose to an
+earlier upstream is a collision. If any upstream cannot be listed, the check
+cannot vouch for anything, so that is refused too.
 
 The check is advisory against a race (two operators adding at once); the
 gateway's run-time rule (the earlier-registered upstream keeps a contested
@@ -14,27 +15,19 @@ name) covers that case.
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from msplex.catalogue.naming import public_name, public_uri
+from msplex.call import Call
+from msplex.catalogue.listing import JSON, Listing, Source
+from msplex.catalogue.merged import Catalogue
+from msplex.connectors.upstream.listing import read_listing
 from msplex.store.records import UpstreamEntry
-from msplex.upstream.base import UpstreamError, UpstreamSpec
+from msplex.upstream import UpstreamError, UpstreamSpec, open_session
 
 __all__ = ["Collision", "CollisionCheckFailed", "find_collisions"]
 
-# (list method, result key, item field, kind, is_uri, capability)
-_KINDS: tuple[tuple[str, str, str, str, bool, str], ...] = (
-    ("tools/list", "tools", "name", "tool", False, "tools"),
-    ("prompts/list", "prompts", "name", "prompt", False, "prompts"),
-    ("resources/list", "resources", "uri", "resource", True, "resources"),
-    ("resources/templates/list", "resourceTemplates", "uriTemplate", "resource template", True, "resources"),
-)
-
-
-_METHOD_NOT_FOUND = -32601
+_KIND = {"tools": "tool", "prompts": "prompt", "resources": "resource", "resourceTemplates": "resource template"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,78 +45,58 @@ class CollisionCheckFailed(Exception):
         self.upstream = upstream
 
 
-async def _list(session: Any, method: str, key: str) -> list[dict[str, Any]]:
-    """All items of one list; a list method the upstream does not implement is empty."""
-    from msplex.upstream.lists import ListError, list_all
+class _ListedOnly:
+    """The sources here are only merged, never called."""
 
-    try:
-        return await list_all(session, method, key)
-    except ListError as exc:
-        if exc.error.get("code") == _METHOD_NOT_FOUND:
-            return []
-        raise
+    async def execute(self, call: Call) -> JSON:
+        raise RuntimeError("the collision check never dispatches")
 
 
-async def _public_names(spec: UpstreamSpec, prefixed: bool) -> dict[str, str]:
-    """``public name -> kind`` of everything ``spec`` advertises, as the catalogue would name it."""
-    from msplex.upstream import open_session
+async def _listing(spec: UpstreamSpec, headers: Mapping[str, str], seconds: float) -> Listing:
+    async def header_source() -> Mapping[str, str]:
+        return headers
 
-    opened: Any = open_session(spec)
-    session = await opened if inspect.isawaitable(opened) else opened
-    names: dict[str, str] = {}
-    try:
-        facts = await session.start()
-        capabilities = facts.capabilities or {}
-        for method, key, field, kind, is_uri, capability in _KINDS:
-            if capability not in capabilities:
-                continue
-            for item in await _list(session, method, key):
-                raw = item.get(field)
-                if not isinstance(raw, str):
-                    continue
-                public = (
-                    public_uri(spec.name, raw, prefixed=prefixed)
-                    if is_uri
-                    else public_name(spec.name, raw, prefixed=prefixed)
-                )
-                names.setdefault(f"{kind}:{public}" if not is_uri else f"uri:{public}", kind)
-    finally:
-        await session.close()
-    return names
-
-
-async def _names_or_fail(spec: UpstreamSpec, prefixed: bool, seconds: float) -> dict[str, str]:
+    session = open_session(spec, header_source)
     try:
         async with asyncio.timeout(seconds):
-            return await _public_names(spec, prefixed)
+            return await read_listing(session)
     except TimeoutError:
         raise CollisionCheckFailed(spec.name, f"no answer within {seconds:g} s") from None
     except UpstreamError as exc:
         raise CollisionCheckFailed(spec.name, str(exc) or type(exc).__name__) from None
     except (OSError, ValueError) as exc:  # e.g. a stdio command that cannot be started
         raise CollisionCheckFailed(spec.name, f"{type(exc).__name__}: {exc}") from None
+    finally:
+        await session.close()
 
 
 async def find_collisions(
-    new: UpstreamSpec, others: Sequence[UpstreamEntry], *, seconds: float = 20.0
+    new: UpstreamSpec,
+    headers: Mapping[str, str],
+    others: Sequence[UpstreamEntry],
+    *,
+    seconds: float = 20.0,
 ) -> list[Collision]:
-    """Names of unprefixed ``new`` that some upstream in ``others`` already exposes.
+    """Names unprefixed ``new`` would lose to an upstream in ``others``, tools first.
 
-    Tools and prompts are separate namespaces; resources and templates share URIs.
     Each upstream gets ``seconds`` to connect and list everything.
     """
     others = [o for o in others if o.spec.name != new.name]
     results = await asyncio.gather(
-        _names_or_fail(new, False, seconds),
-        *(_names_or_fail(o.spec, o.prefix, seconds) for o in others),
+        *(_listing(o.spec, dict(o.headers), seconds) for o in others),
+        _listing(new, headers, seconds),
         return_exceptions=True,  # let every session close before reporting
     )
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    mine, *theirs = (r for r in results if isinstance(r, dict))
-    found: list[Collision] = []
-    for other, names in zip(others, theirs, strict=True):
-        for key in sorted(mine.keys() & names.keys()):
-            found.append(Collision(kind=mine[key], public=key.partition(":")[2], other_upstream=other.spec.name))
-    return found
+    listings = [r for r in results if isinstance(r, Listing)]
+    connector = _ListedOnly()
+    sources = [
+        Source("upstream", o.spec.name, o.prefix, lst, connector) for o, lst in zip(others, listings, strict=False)
+    ]
+    sources.append(Source("upstream", new.name, False, listings[-1], connector))
+    merged = Catalogue.build(0, sources)
+    order = list(_KIND)
+    lost = sorted((c for c in merged.conflicts if c.instance == new.name), key=lambda c: (order.index(c.key), c.public))
+    return [Collision(_KIND[c.key], c.public, c.holder) for c in lost]

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
+from msplex.catalogue.provider import HealthState
 from msplex.crypto import token_digest
 from msplex.upstream.base import Transport, UpstreamSpec
 
@@ -29,9 +29,6 @@ __all__ = [
     "UpstreamRecord",
     "hash_token",
 ]
-
-HealthState = Literal["ok", "starting", "unhealthy"]
-
 
 hash_token = token_digest
 """The stored form of a bearer token (``msplex.crypto.token_digest``)."""
@@ -64,12 +61,14 @@ class UpstreamRecord:
 
 @dataclass(frozen=True, slots=True)
 class UpstreamEntry:
-    """An upstream as the gateway routes to it: the connect spec (decrypted headers) and naming flag."""
+    """An upstream as the gateway routes to it: the connect spec, its credential headers
+    (decrypted: in memory only, never in a repr) and the naming flag."""
 
     id: str
     spec: UpstreamSpec
     prefix: bool
     created_at: datetime
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from msplex.crypto import InvalidCiphertext, Keyring
 from msplex.store import validation
+from msplex.store.ended_sessions import SessionMixin
 from msplex.store.engine import IMMEDIATE, make_engine, migrate
 from msplex.store.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
 from msplex.store.models import ApiToken, ControlState, Tenant, Upstream, utcnow
@@ -43,7 +44,6 @@ from msplex.store.records import (
     hash_token,
 )
 from msplex.store.replicas import ReplicaMixin
-from msplex.store.sessions import SessionMixin
 from msplex.upstream.base import UpstreamSpec
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ class Store(ReplicaMixin, SessionMixin):
                 raise NotFound("upstream", name, tenant=tenant_slug)
 
     @staticmethod
-    def _upstreams_of(tenant_id: str) -> sa.Select[tuple[Upstream]]:
+    def _upstreams_of(tenant_id: str) -> sa.Select[Upstream]:
         return sa.select(Upstream).where(Upstream.tenant_id == tenant_id).order_by(Upstream.created_at, Upstream.id)
 
     def _headers(self, row: Upstream, tenant_slug: str) -> dict[str, str]:
@@ -248,9 +248,9 @@ class Store(ReplicaMixin, SessionMixin):
             transport="http" if row.transport == "http" else "stdio",
             url=row.url,
             command=tuple(row.command or ()),
-            headers=tuple(self._headers(row, tenant_slug).items()),
         )
-        return UpstreamEntry(id=row.id, spec=spec, prefix=row.prefix, created_at=row.created_at)
+        headers = tuple(self._headers(row, tenant_slug).items())
+        return UpstreamEntry(id=row.id, spec=spec, prefix=row.prefix, created_at=row.created_at, headers=headers)
 
     # Tokens
 

@@ -1,31 +1,41 @@
 """Stage 1: authenticate the principal.
 
-A bearer token is looked up by its SHA-256 in the control-plane snapshot (no
-database round trip). No token means an anonymous principal, which later
-stages only admit to tenants that allow anonymous access.
+A bearer token is looked up by its digest in the directory (a control-plane
+snapshot: no database round trip). No token means an anonymous principal,
+which later stages admit only where anonymous access is allowed. A request on
+a legacy session must come from the principal that opened it; for anyone else
+the session does not exist.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
 from msplex.call import Call, Principal
-from msplex.errors import Denied
+from msplex.chain.stage import Applies
+from msplex.directory import Directory
+from msplex.errors import Code, Denied, Stage
 
-if TYPE_CHECKING:
-    from msplex.federation.gateway import Gateway
+__all__ = ["Authenticate"]
 
-__all__ = ["run"]
-
-UNAUTHENTICATED = -32010
-"""Implementation-defined (-32001 is MCP's request timeout); HTTP says 401 as well."""
+ANONYMOUS = Principal(kind="anonymous", tenant_id=None)
 
 
-async def run(call: Call, gateway: Gateway) -> Call:
-    if call.bearer_digest is None:
-        return call.learned(principal=Principal(kind="anonymous", tenant_id=None))
-    token = gateway.tokens.get(call.bearer_digest)
-    if token is None:
-        raise Denied("authenticate", UNAUTHENTICATED, "the bearer token is unknown or revoked", http_status=401)
-    tenant_id, token_id = token
-    return call.learned(principal=Principal(kind="token", tenant_id=tenant_id, token_id=token_id))
+class Authenticate:
+    name: ClassVar[Stage] = Stage.AUTHENTICATE
+    applies: ClassVar[Applies] = Applies.EVERY_CALL
+
+    def __init__(self, directory: Directory) -> None:
+        self._directory = directory
+
+    async def __call__(self, call: Call) -> Call:
+        if call.credential is None:
+            principal = ANONYMOUS
+        else:
+            token = self._directory.token(call.credential.digest)
+            if token is None:
+                raise Denied(self.name, Code.UNAUTHENTICATED, "the bearer token is unknown or revoked")
+            principal = Principal(kind="token", tenant_id=token.tenant_id, token_id=token.token_id)
+        if call.session is not None and call.session.principal != principal.key:
+            raise Denied(self.name, Code.SESSION_NOT_FOUND, "Session not found")
+        return call.learned(principal=principal)

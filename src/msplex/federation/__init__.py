@@ -1,1 +1,0 @@
-"""Federation: a tenant's upstreams served as one MCP server."""

@@ -1,0 +1,186 @@
+"""The running gateway, assembled once: who exists, each tenant's catalogue, the connectors, the chain.
+
+``Gateway`` is the composition root. Control-plane snapshots are applied to
+it whole (``apply``): the directory (tenants, tokens) is swapped, each tenant's
+upstream provider is given its registrations, and credentials are replaced in
+place so pooled sessions survive. The edge reaches it only through ``Chain``
+and the narrow ``msplex.mcp.edge.Served`` view it implements; nothing below
+imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from msplex import chain
+from msplex.catalogue.merged import Catalogue
+from msplex.catalogue.provider import Health
+from msplex.catalogue.tenant import TenantCatalogue
+from msplex.connectors.upstream.connector import ConnectorServices
+from msplex.connectors.upstream.credentials import CredentialTable
+from msplex.connectors.upstream.parked import Parked
+from msplex.connectors.upstream.provider import UpstreamProvider
+from msplex.connectors.upstream.subscriptions import Subscriptions
+from msplex.directory import Directory
+from msplex.events import Event, EventBus, Listener
+from msplex.protocol.jsonrpc import JSON
+from msplex.upstream import UpstreamPool
+from msplex.upstream.pool import SessionFactory
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from msplex.crypto import Keyring
+    from msplex.state import SharedState
+    from msplex.store.records import ControlSnapshot, TenantRecord
+
+__all__ = ["PROBE_SECONDS", "Gateway", "Metrics"]
+
+log = logging.getLogger("msplex.gateway")
+
+PROBE_SECONDS = 10.0
+
+
+class Metrics:
+    """Counters this replica reports with each heartbeat (the store sums them across replicas)."""
+
+    def __init__(self) -> None:
+        self.calls_routed = 0
+
+    def observe(self, outcome: chain.Outcome) -> None:
+        """A ``tools/call`` counts as routed once it cleared every stage, whatever the connector answers."""
+        if outcome.dispatched and outcome.call.method == "tools/call":
+            self.calls_routed += 1
+
+
+@dataclass(slots=True)
+class _Tenant:
+    catalogue: TenantCatalogue
+    upstreams: UpstreamProvider
+    subscriptions: Subscriptions
+
+
+class Gateway:
+    def __init__(
+        self,
+        keyring: Keyring,
+        state: SharedState,
+        *,
+        server_info: JSON,
+        replica_id: str,
+        call_deadline: float = 300.0,
+        session_factory: SessionFactory | None = None,
+    ) -> None:
+        self.server_info_base = server_info
+        self.directory = Directory()
+        self.credentials = CredentialTable()
+        self.pool = UpstreamPool(session_factory, credentials=self.credentials.source)
+        self.events = EventBus(state, replica_id)
+        self.parked = Parked(keyring, state)
+        self.services = ConnectorServices(self.pool, self.credentials, self.parked, call_deadline)
+        self.metrics = Metrics()
+        self._tenants: dict[str, _Tenant] = {}
+        self._syncing: set[asyncio.Task[None]] = set()
+        self.chain = chain.assemble(
+            directory=self.directory, catalogues=self.catalogue, observers=(self.metrics.observe,)
+        )
+
+    async def start(self) -> None:
+        await self.events.start(self._remote)
+
+    async def close(self) -> None:
+        for tenant in self._tenants.values():
+            tenant.catalogue.close()
+        await self.events.close()
+        await self.parked.close()
+        await asyncio.gather(*self._syncing, return_exceptions=True)
+        await self.pool.close()
+
+    # control plane ---------------------------------------------------------------
+
+    def apply(self, snapshot: ControlSnapshot) -> None:
+        """Make the live state match the control plane."""
+        self.directory.apply(snapshot)
+        keys = set()
+        for tenant in snapshot.tenants_by_id.values():
+            entries = snapshot.upstreams_of(tenant.id)
+            for entry in entries:
+                self.credentials.replace(entry.spec.key, dict(entry.headers), dict(entry.spec.env))
+                keys.add(entry.spec.key)
+            live = self._tenants.get(tenant.id) or self._open(tenant)
+            live.upstreams.slug = tenant.slug
+            live.upstreams.apply(entries)
+        for tenant_id in set(self._tenants) - set(snapshot.tenants_by_id):
+            self._tenants.pop(tenant_id).catalogue.close()
+        self.credentials.retain(keys)
+        specs = [spec for t in self._tenants.values() for spec in t.upstreams.specs()]
+        task = asyncio.get_running_loop().create_task(self.pool.sync(specs))
+        self._syncing.add(task)
+        task.add_done_callback(self._syncing.discard)
+
+    def _open(self, tenant: TenantRecord) -> _Tenant:
+        catalogue = TenantCatalogue(tenant.id, self.events)
+        provider = UpstreamProvider(tenant.id, tenant.slug, catalogue, self.events, self.services)
+        catalogue.add(provider)
+        subscriptions = Subscriptions(lambda uri: catalogue.current.route_uri(uri))
+        provider.subscriptions = subscriptions
+        live = _Tenant(catalogue, provider, subscriptions)
+        self._tenants[tenant.id] = live
+        return live
+
+    async def _remote(self, event: Event) -> None:
+        """Another replica saw an upstream's lists change: bring ours up to date before clients hear of it."""
+        live = self._tenants.get(event.tenant_id)
+        if live is not None and event.instance is not None and event.kind != "updated":
+            await live.catalogue.refresh(event.instance, "silent")
+
+    # what the chain and the edge read ---------------------------------------------------
+
+    def catalogue(self, tenant_id: str) -> TenantCatalogue | None:
+        live = self._tenants.get(tenant_id)
+        return live.catalogue if live is not None else None
+
+    def current(self, tenant_id: str) -> Catalogue | None:
+        live = self._tenants.get(tenant_id)
+        return live.catalogue.current if live is not None else None
+
+    def server_info(self, tenant: TenantRecord) -> JSON:
+        return {**self.server_info_base, "title": f"MSPlex · {tenant.name}"}
+
+    def capabilities(self, tenant: TenantRecord) -> JSON:
+        """What a tenant's endpoint offers, in both eras (2026-07-28 subscribes through
+        ``subscriptions/listen`` and takes the log level per request, but both are offered)."""
+        return {
+            "tools": {"listChanged": True},
+            "resources": {"subscribe": True, "listChanged": True},
+            "prompts": {"listChanged": True},
+            "completions": {},
+            "logging": {},
+        }
+
+    def instructions(self, tenant: TenantRecord) -> str | None:
+        return None
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        return self.events.listen(listener)
+
+    def subscriptions(self, tenant_id: str) -> Subscriptions | None:
+        live = self._tenants.get(tenant_id)
+        return live.subscriptions if live is not None else None
+
+    # operations -------------------------------------------------------------------------
+
+    def probe(self) -> None:
+        """Re-list upstreams nothing was heard from lately: how one that died between calls is found out."""
+        for live in self._tenants.values():
+            live.catalogue.probe(PROBE_SECONDS)
+
+    def health(self) -> dict[str, dict[str, Health]]:
+        """Per tenant id, each connector instance's health as this replica sees it."""
+        return {tenant_id: live.catalogue.health() for tenant_id, live in self._tenants.items()}
+
+    def tenant_ids(self) -> list[str]:
+        return list(self._tenants)
