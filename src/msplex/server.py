@@ -11,23 +11,22 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from msplex import __version__
 from msplex.controlplane import ControlPlane
 from msplex.crypto import Keyring
-from msplex.federation.gateway import Gateway
-from msplex.federation.runtime import PROBE_SECONDS, UpstreamEntry
+from msplex.gateway import PROBE_SECONDS, Gateway
 from msplex.mcp.edge import Edge
-from msplex.mcp.sessions import MAX_AGE_SECONDS
+from msplex.mcp.session_ids import MAX_AGE_SECONDS, SessionCodec
+from msplex.mcp.session_state import SessionState
+from msplex.state import open_state
 from msplex.store import Store
 from msplex.store.records import ControlSnapshot, UpstreamHealth
-from msplex.upstream.pool import UpstreamPool
 
 if TYPE_CHECKING:
     from msplex.mcp.http import Receive, Scope, Send
@@ -37,38 +36,37 @@ __all__ = ["GatewayApp", "build", "run"]
 
 log = logging.getLogger("msplex.server")
 HEARTBEAT_SECONDS = 2.0
-ENDED_SESSIONS_SECONDS = 1.0
+PURGE_SECONDS = 3600.0
 SERVER_INFO = {"name": "msplex", "version": __version__}
 
 
-def apply_snapshot(gateway: Gateway, snapshot: ControlSnapshot) -> None:
-    tenants = [(t.id, t.slug, t.name, t.allow_anonymous) for t in snapshot.tenants_by_id.values()]
-    upstreams = {
-        tenant_id: [UpstreamEntry(e.spec, e.prefix, order) for order, e in enumerate(entries)]
-        for tenant_id, entries in snapshot.upstreams.items()
-    }
-    tokens = {digest: (t.tenant_id, t.token_id) for digest, t in snapshot.tokens.items()}
-    gateway.apply(tenants, upstreams, tokens)
-
-
 class GatewayApp:
-    """The ASGI application: the MCP edge plus the lifespan that wires it to the store."""
+    """The ASGI application: the MCP edge plus the lifespan that wires it to the store and shared state."""
 
     def __init__(self, settings: Settings, store: Store, keyring: Keyring) -> None:
         self.settings = settings
         self.store = store
-        self.gateway = Gateway(UpstreamPool(), keyring, SERVER_INFO, call_deadline=settings.call_timeout_seconds)
+        self.replica_id = secrets.token_hex(6)
+        self.state = open_state(settings.redis_url or None)
+        self.gateway = Gateway(
+            keyring,
+            self.state,
+            server_info=SERVER_INFO,
+            replica_id=self.replica_id,
+            call_deadline=settings.call_timeout_seconds,
+        )
+        self.sessions = SessionState(self.state)
         self.edge = Edge(
+            self.gateway.chain,
             self.gateway,
+            self.sessions,
+            SessionCodec(keyring),
             host_allowed=settings.host_allowed,
             origin_allowed=settings.origin_allowed,
             max_body_bytes=settings.max_body_bytes,
         )
         self.control = ControlPlane(store)
-        self.replica_id = secrets.token_hex(6)
         self._reported = 0
-        self._ended_seq = 0
-        self._purged = 0.0
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -92,19 +90,24 @@ class GatewayApp:
         await send({"type": "lifespan.shutdown.complete"})
 
     async def startup(self) -> None:
+        await self.state.start()
+        log.info("shared state: %s (replica %s)", self.state.backend, self.replica_id)
+        await self.gateway.start()
+        await self.sessions.start()
+        self.state.on_resync(self._reload_ended_sessions)
+
         async def changed(snapshot: ControlSnapshot) -> None:
-            apply_snapshot(self.gateway, snapshot)
+            self.gateway.apply(snapshot)
 
         self.control.on_change(changed)
         await self.control.start()
-        apply_snapshot(self.gateway, self.control.snapshot)
+        self.gateway.apply(self.control.snapshot)
         self.edge.on_session_ended = self.store.end_session
-        self._ended_seq = 0
-        await self._apply_ended_sessions()
+        await self._reload_ended_sessions()
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._heartbeat()))
-        self._tasks.append(loop.create_task(self._every(ENDED_SESSIONS_SECONDS, self._apply_ended_sessions)))
-        self._tasks.append(loop.create_task(self._every(PROBE_SECONDS / 2, self.gateway.probe)))
+        self._tasks.append(loop.create_task(self._every(PROBE_SECONDS / 2, self._probe)))
+        self._tasks.append(loop.create_task(self._every(PURGE_SECONDS, self._purge_ended_sessions)))
 
     async def shutdown(self) -> None:
         for task in self._tasks:
@@ -113,19 +116,24 @@ class GatewayApp:
         with contextlib.suppress(Exception):
             await self._beat()
         await self.gateway.close()
+        await self.sessions.close()
+        await self.state.close()
         await self.store.close()
 
-    async def _apply_ended_sessions(self) -> None:
-        """Refuse sessions other replicas ended (DELETE), and forget records no session outlives."""
+    async def _reload_ended_sessions(self) -> None:
+        """The durable record of ended sessions: at start, and when broadcasts may have been missed."""
+        seq = 0
         while True:
-            ended, self._ended_seq = await self.store.ended_sessions_after(self._ended_seq)
-            for sid in ended:
-                self.edge.local.end(sid)
+            ended, seq = await self.store.ended_sessions_after(seq)
+            self.sessions.reload(ended)
             if len(ended) < 1000:
-                break
-        if time.monotonic() - self._purged > 3600:
-            self._purged = time.monotonic()
-            await self.store.purge_ended_sessions(datetime.now(UTC) - timedelta(seconds=MAX_AGE_SECONDS))
+                return
+
+    async def _purge_ended_sessions(self) -> None:
+        await self.store.purge_ended_sessions(datetime.now(UTC) - timedelta(seconds=MAX_AGE_SECONDS))
+
+    async def _probe(self) -> None:
+        self.gateway.probe()
 
     async def _every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
         while True:
@@ -151,11 +159,10 @@ class GatewayApp:
         routed = self.gateway.metrics.calls_routed
         delta, self._reported = routed - self._reported, routed
         health: list[UpstreamHealth] = []
-        for runtime in self.gateway.tenants():
-            for name, h in runtime.health().items():
-                last_ok = datetime.fromtimestamp(h["last_ok_at"], UTC) if h["last_ok_at"] else None
-                state: Any = "ok" if h["state"] == "healthy" else h["state"]
-                health.append(UpstreamHealth(runtime.id, name, state, h["error"], last_ok, h["tools"]))
+        for tenant_id, instances in self.gateway.health().items():
+            for name, h in instances.items():
+                last_ok = datetime.fromtimestamp(h.last_ok_at, UTC) if h.last_ok_at else None
+                health.append(UpstreamHealth(tenant_id, name, h.state, h.error, last_ok, h.tools))
         await self.store.heartbeat(self.replica_id, self.settings.public_url, delta, health)
 
 

@@ -15,7 +15,6 @@ gateway published under its own name works without a second setting.
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -23,7 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings", "pattern_matches"]
+__all__ = ["Settings", "pattern_matches"]
 
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 _DEFAULT_HOSTS = [h + p for h in _LOCAL_HOSTS for p in ("", ":*")]
@@ -76,9 +75,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     call_timeout_seconds: float = Field(default=300.0, gt=0, description="Deadline of one upstream call")
 
-    # Storage and secrets
+    # Storage, shared state and secrets
     home: Path = Path("~/.msplex")
     database_url: str = Field(default="", description="Default: SQLite file in home")
+    redis_url: str = Field(default="", description="Shared state for scale-out; empty: in-process (one replica)")
     secret_key: SecretStr | None = None
 
     @field_validator("allowed_hosts", "allowed_origins", mode="before")
@@ -137,9 +137,3 @@ class Settings(BaseSettings):
 
     def origin_allowed(self, origin: str) -> bool:
         return pattern_matches(origin, self.allowed_origins)
-
-
-@cache
-def get_settings() -> Settings:
-    """The process-wide settings, read from the environment once."""
-    return Settings()

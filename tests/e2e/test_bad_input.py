@@ -70,8 +70,8 @@ PROBES: dict[str, Probe] = {
         lambda t, s: _post({k: v for k, v in legacy_headers(t, s).items() if k != "Accept"} | {"Accept": ""}, b"{}"),
         406,
     ),
-    "accept-json-only": Probe(
-        lambda t, s: _post({**legacy_headers(t, s), "Accept": "application/json"}, rpc("ping")), 406
+    "accept-sse-only": Probe(
+        lambda t, s: _post({**legacy_headers(t, s), "Accept": "text/event-stream"}, rpc("ping")), 406
     ),
     "oversized-body": Probe(lambda t, s: _post(legacy_headers(t, s), b" " * (4 * 1024 * 1024 + 1)), 413),
     "bad-host": Probe(lambda t, s: _post({**legacy_headers(t, s), "Host": "evil.example"}, rpc("ping")), 421),

@@ -161,23 +161,3 @@ async def test_delete_ends_a_session(deployment: Deployment) -> None:
     assert stream.status_code == 404
     assert again.status_code == 404
     assert works.status_code == 200 and works.json()["result"] == {}
-
-
-async def test_a_session_deleted_on_one_replica_is_ended_on_all(
-    deployment: Deployment, replica: GatewayProcess
-) -> None:
-    """Replicas learn of ended sessions from the store, polled every second."""
-    token = deployment.token
-    async with httpx2.AsyncClient(timeout=30) as http:
-        session = await open_legacy_session(http, deployment.url, token)
-        headers = legacy_headers(token, session)
-        served = await http.post(deployment.url, json=rpc("tools/list", {}, rid=1), headers=headers)
-        ended = await http.delete(replica.url("acme"), headers=headers)
-        assert (served.status_code, ended.status_code) == (200, 200)
-        deadline = time.monotonic() + 3
-        while True:
-            after = await http.post(deployment.url, json=rpc("tools/list", {}, rid=2), headers=headers)
-            if after.status_code != 200 or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.1)
-    assert after.status_code == 404

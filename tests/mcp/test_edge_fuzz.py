@@ -8,19 +8,16 @@ empty catalogue or at an unknown name.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from msplex.crypto import Keyring
-from msplex.federation.gateway import Gateway
 from msplex.mcp.edge import Edge
-from msplex.mcp.sessions import credential_tag
-from msplex.upstream.pool import UpstreamPool
+from support.inproc import InProcess, snapshot, start
 
 TOKEN = "mspx_fuzz"
 MODERN = "2026-07-28"
@@ -98,12 +95,12 @@ def coherent(draw: st.DrawFn) -> tuple[Any, dict[str, str], str]:
     return message, extra, "/mcp/v1/acme"
 
 
-def _gateway() -> Edge:
-    gateway = Gateway(UpstreamPool(), Keyring([b"f" * 32]), {"name": "msplex", "version": "test"})
-    gateway.apply([("t1", "acme", "Acme", False)], {}, {hashlib.sha256(TOKEN.encode()).hexdigest(): ("t1", "k1")})
-    return Edge(
-        gateway, host_allowed=lambda h: h.startswith("127.0.0.1"), origin_allowed=lambda o: False, max_body_bytes=4096
-    )
+async def _with_gateway(work: Callable[[InProcess], Awaitable[None]]) -> None:
+    gateway = await start(snapshot([("t1", "acme", False)], {TOKEN: ("t1", "k1")}))
+    try:
+        await work(gateway)
+    finally:
+        await gateway.close()
 
 
 async def _post(edge: Edge, path: str, body: bytes, extra: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
@@ -153,12 +150,11 @@ def _well_formed(status: int, payload: bytes, response_headers: dict[str, str]) 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(message=messages, extra=headers, path=st.sampled_from(["/mcp", "/mcp/v1/acme", "/mcp/v1/other"]))
 def test_generated_messages_never_break_the_edge(message: Any, extra: dict[str, str], path: str) -> None:
-    async def run() -> None:
-        edge = _gateway()
-        status, payload, response_headers = await _post(edge, path, json.dumps(message).encode(), extra)
+    async def run(gateway: InProcess) -> None:
+        status, payload, response_headers = await _post(gateway.edge, path, json.dumps(message).encode(), extra)
         _well_formed(status, payload, response_headers)
 
-    asyncio.run(run())
+    asyncio.run(_with_gateway(run))
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -166,22 +162,21 @@ def test_generated_messages_never_break_the_edge(message: Any, extra: dict[str, 
 def test_coherent_requests_with_generated_params_never_break_the_edge(case: tuple[Any, dict[str, str], str]) -> None:
     message, extra, path = case
 
-    async def run() -> None:
-        edge = _gateway()
+    async def run(gateway: InProcess) -> None:
         if extra.get("mcp-session-id") == "LEGACY":
-            session, _ = edge.codec.issue("t1", "2025-11-25", {"sampling": {}}, None, credential_tag(TOKEN))
+            session, _ = gateway.codec.issue("t1", "2025-11-25", {"sampling": {}}, None, "token:k1")
             extra["mcp-session-id"] = session
-        status, payload, response_headers = await _post(edge, path, json.dumps(message).encode(), extra)
+        status, payload, response_headers = await _post(gateway.edge, path, json.dumps(message).encode(), extra)
         _well_formed(status, payload, response_headers)
 
-    asyncio.run(run())
+    asyncio.run(_with_gateway(run))
 
 
 @settings(max_examples=150, deadline=None)
 @given(body=st.binary(max_size=300))
 def test_arbitrary_bytes_get_a_parse_error_not_a_crash(body: bytes) -> None:
-    async def run() -> None:
-        status, payload, response_headers = await _post(_gateway(), "/mcp/v1/acme", body, {})
+    async def run(gateway: InProcess) -> None:
+        status, payload, response_headers = await _post(gateway.edge, "/mcp/v1/acme", body, {})
         _well_formed(status, payload, response_headers)
 
-    asyncio.run(run())
+    asyncio.run(_with_gateway(run))

@@ -4,43 +4,58 @@ Routes: ``/mcp`` (tenant from the token), ``/mcp/v1/{tenant}``, ``/healthz``.
 Per request, in order: path, ``Host``/``Origin``, method, body size, JSON;
 then the 2026-07-28 handler when the ``MCP-Protocol-Version`` header names a
 modern revision (or a request carries the modern envelope without a session),
-else the legacy session handler. Nothing here decides who may do what: the
-chain does.
+else the legacy session handler. Nothing here decides who may do what: every
+request, including a session-era stream, DELETE, notification or answer, goes
+through the chain (``Chain.run``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from msplex.crypto import token_digest
-from msplex.mcp import legacy, modern, wire
+from msplex import protocol
+from msplex.call import Credential
+from msplex.errors import Code, RpcError, response
+from msplex.mcp import legacy, modern
 from msplex.mcp.http import Receive, Scope, Send, TooLarge, read_body, send_empty, send_json, send_problem
-from msplex.mcp.sessions import SessionCodec, SessionLocal
+from msplex.mcp.session_ids import SessionCodec
+from msplex.protocol.jsonrpc import JSON
 
 if TYPE_CHECKING:
-    from msplex.federation.gateway import Gateway
+    from msplex.chain import Chain
+    from msplex.connectors.upstream.subscriptions import Subscriptions
+    from msplex.events import Listener
+    from msplex.mcp.session_state import SessionState
+    from msplex.store.records import TenantRecord
 
-__all__ = ["Edge", "Request"]
+__all__ = ["Edge", "Request", "Served"]
 
 _TENANT_PATH = re.compile(r"^/mcp/v1/([a-z][a-z0-9-]{0,62})/?$")
+
+
+class Served(Protocol):
+    """What the edge needs from the gateway beyond the chain: how a tenant's server presents itself,
+    its change events, and its resource subscriptions."""
+
+    def server_info(self, tenant: TenantRecord) -> JSON: ...
+
+    def capabilities(self, tenant: TenantRecord) -> JSON: ...
+
+    def instructions(self, tenant: TenantRecord) -> str | None: ...
+
+    def listen(self, listener: Listener) -> Callable[[], None]: ...
+
+    def subscriptions(self, tenant_id: str) -> Subscriptions | None: ...
 
 
 class Request:
     """What the era handlers need from the HTTP request, parsed once."""
 
-    __slots__ = (
-        "accept_json",
-        "accept_sse",
-        "auth_malformed",
-        "bearer_digest",
-        "headers",
-        "raw_headers",
-        "tenant_slug",
-    )
+    __slots__ = ("accept_json", "accept_sse", "auth_malformed", "credential", "headers", "raw_headers", "tenant_slug")
 
     def __init__(self, scope: Scope, tenant_slug: str | None) -> None:
         self.raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -54,14 +69,13 @@ class Request:
         self.accept_json = wildcard or "application/json" in accept
         self.accept_sse = wildcard or "text/event-stream" in accept
         auth = headers.get("authorization")
-        self.bearer_digest: str | None = None
-        """The token's digest: hashed once here, the plaintext goes no further."""
+        self.credential: Credential | None = None
         self.auth_malformed = False
         if auth is not None:
             scheme, _, token = auth.partition(" ")
             token = token.strip()
             if scheme.lower() == "bearer" and token:
-                self.bearer_digest = token_digest(token)
+                self.credential = Credential(token)
             else:
                 self.auth_malformed = True
 
@@ -69,21 +83,25 @@ class Request:
 class Edge:
     def __init__(
         self,
-        gateway: Gateway,
+        chain: Chain,
+        served: Served,
+        sessions: SessionState,
+        codec: SessionCodec,
         *,
         host_allowed: Callable[[str], bool],
         origin_allowed: Callable[[str], bool],
         max_body_bytes: int,
     ) -> None:
-        self.gateway = gateway
-        self.codec = SessionCodec(gateway.keyring)
-        self.local = SessionLocal()
+        self.chain = chain
+        self.served = served
+        self.sessions = sessions
+        self.codec = codec
         self._host_allowed = host_allowed
         self._origin_allowed = origin_allowed
         self._verdicts: dict[tuple[str, str | None], bool] = {}
         self.max_body_bytes = max_body_bytes
         self.on_session_ended: Callable[[str, str], Awaitable[None]] | None = None
-        """Told (session id, tenant id) when a client ends its session, so other replicas refuse it too."""
+        """Told (session id, tenant id) when a client ends its session: the durable record."""
 
     def _transport_ok(self, host: str | None, origin: str | None) -> bool:
         """DNS-rebinding protection, memoised: the set of Host/Origin pairs seen is small."""
@@ -118,39 +136,28 @@ class Edge:
                 await send_problem(send, 403, "Forbidden", "the Origin header is not allowed")
             return
         if request.auth_malformed:
-            await send_problem(
-                send,
-                401,
-                "Unauthorized",
-                "the Authorization header must be 'Bearer <token>'",
-                _www_authenticate(),
-            )
+            await send_problem(send, 401, "Unauthorized", "the Authorization header must be 'Bearer <token>'")
             return
         method = scope["method"]
+        modern_version = request.headers.get("mcp-protocol-version") in protocol.MODERN_VERSIONS
         if method == "POST":
-            await self._post(scope, receive, send, request)
+            await self._post(receive, send, request)
+        elif method in ("GET", "DELETE") and modern_version:
+            await send_empty(send, 405, [(b"allow", b"POST")])
         elif method == "GET":
-            if request.headers.get("mcp-protocol-version") in wire.MODERN_VERSIONS:
-                await send_empty(send, 405, [(b"allow", b"POST")])
-            else:
-                await legacy.get_stream(self, request, receive, send)
+            await legacy.get_stream(self, request, receive, send)
         elif method == "DELETE":
-            if request.headers.get("mcp-protocol-version") in wire.MODERN_VERSIONS:
-                await send_empty(send, 405, [(b"allow", b"POST")])
-            else:
-                await legacy.delete(self, request, send)
+            await legacy.delete(self, request, send)
         else:
             await send_empty(send, 405, [(b"allow", b"GET, POST, DELETE")])
 
-    async def _post(self, scope: Scope, receive: Receive, send: Send, request: Request) -> None:
+    async def _post(self, receive: Receive, send: Send, request: Request) -> None:
         content_type = request.headers.get("content-type", "")
         if not content_type.startswith("application/json"):
             await send_problem(send, 415, "Unsupported Media Type", "POST bodies must be application/json")
             return
-        if not request.accept_json or not request.accept_sse:
-            await send_problem(
-                send, 406, "Not Acceptable", "Accept must include application/json and text/event-stream"
-            )
+        if not request.accept_json:
+            await send_problem(send, 406, "Not Acceptable", "Accept must include application/json")
             return
         try:
             body = await read_body(receive, self.max_body_bytes)
@@ -160,7 +167,7 @@ class Edge:
         try:
             message: Any = orjson.loads(body)
         except orjson.JSONDecodeError:
-            await send_json(send, 400, wire.error_response(None, wire.PARSE_ERROR, "Parse error: invalid JSON"))
+            await send_json(send, 400, response(None, RpcError(Code.PARSE_ERROR, "Parse error: invalid JSON")))
             return
         if _is_modern(request.headers, message):
             await modern.post(self, request, message, receive, send)
@@ -173,11 +180,11 @@ def _is_modern(headers: dict[str, str], message: Any) -> bool:
     (and outside a legacy session), so does a body carrying the 2026-07-28 envelope, which lets
     the modern ladder reject a bad header with the spec's modern error."""
     version = headers.get("mcp-protocol-version")
-    if version in wire.MODERN_VERSIONS:
+    if version in protocol.MODERN_VERSIONS:
         return True
     if version is None and "mcp-session-id" in headers:
         return False
-    return version not in wire.LEGACY_VERSIONS and _has_modern_envelope(message)
+    return version not in protocol.LEGACY_VERSIONS and _has_modern_envelope(message)
 
 
 def _has_modern_envelope(message: Any) -> bool:
@@ -187,8 +194,4 @@ def _has_modern_envelope(message: Any) -> bool:
         return True
     params = message.get("params")
     meta = params.get("_meta") if isinstance(params, dict) else None
-    return isinstance(meta, dict) and wire.PROTOCOL_VERSION_META in meta
-
-
-def _www_authenticate() -> list[tuple[bytes, bytes]]:
-    return [(b"www-authenticate", b'Bearer realm="msplex"')]
+    return isinstance(meta, dict) and protocol.PROTOCOL_VERSION_META in meta

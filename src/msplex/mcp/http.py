@@ -22,6 +22,7 @@ __all__ = [
     "send_empty",
     "send_json",
     "send_problem",
+    "sse_event",
     "start_sse",
 ]
 
@@ -45,7 +46,7 @@ class TooLarge(Exception):
 async def read_body(receive: Receive, limit: int) -> bytes:
     """The whole request body; ``TooLarge`` as soon as it passes ``limit`` bytes."""
     message = await receive()
-    body = message.get("body", b"")
+    body: bytes = message.get("body", b"")
     if not message.get("more_body"):
         if len(body) > limit:
             raise TooLarge
@@ -88,8 +89,15 @@ async def send_problem(
     head = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
     if headers:
         head.extend(headers)
+    if status == 401 and not any(k == b"www-authenticate" for k, _ in head):
+        head.append(_CHALLENGE)
     await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": body})
+
+
+def sse_event(message: dict[str, Any], event_id: str | None = None) -> bytes:
+    head = b"id: " + event_id.encode() + b"\n" if event_id else b""
+    return head + b"event: message\ndata: " + orjson.dumps(message) + b"\n\n"
 
 
 async def start_sse(send: Send, headers: list[tuple[bytes, bytes]] | None = None) -> None:

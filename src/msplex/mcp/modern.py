@@ -13,124 +13,77 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from msplex import chain
+from msplex import protocol
 from msplex.call import Call
-from msplex.errors import Denied, RpcError
-from msplex.mcp import wire
+from msplex.errors import Code, RpcError, http_status, response
 from msplex.mcp.exchange import Exchange
 from msplex.mcp.http import Receive, Send, send_empty, send_json
-from msplex.mcp.streams import LIST_CHANGED, pump
+from msplex.mcp.streams import pump
+from msplex.protocol.headers import decode_header_value
+from msplex.protocol.jsonrpc import JSON, result_response, valid_id
 
 if TYPE_CHECKING:
-    from msplex.federation.events import Event
+    from msplex.events import Event
     from msplex.mcp.edge import Edge, Request
 
-__all__ = ["post"]
+__all__ = ["LIST_TTL_MS", "post"]
 
-JSON = dict[str, Any]
-_LEGACY_ONLY = frozenset({"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
 _ROUTING_HEADERS = (b"mcp-protocol-version", b"mcp-method", b"mcp-name")
+_NOT_ONE_MESSAGE = "Body must be a single JSON-RPC request or notification object"
 LIST_TTL_MS = 5_000
 WATCH_AFTER = 0.2
 """Seconds before a call starts watching for the client closing its stream."""
+_LISTEN_FLAGS = {"tools": "toolsListChanged", "prompts": "promptsListChanged", "resources": "resourcesListChanged"}
 
 
-async def _reject(send: Send, request_id: Any, code: int, message: str, data: Any = None) -> None:
-    await send_json(send, wire.ERROR_HTTP_STATUS.get(code, 200), wire.error_response(request_id, code, message, data))
+async def _reject(send: Send, request_id: Any, exc: RpcError) -> None:
+    await send_json(send, http_status(exc, "modern"), response(request_id, exc))
+
+
+def _unsupported(requested: Any) -> RpcError:
+    data = {"supported": list(protocol.MODERN_VERSIONS), "requested": requested}
+    return RpcError(Code.UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version", data)
 
 
 async def post(edge: Edge, request: Request, message: Any, receive: Receive, send: Send) -> None:
     if not isinstance(message, dict):
-        await _reject(send, None, wire.INVALID_REQUEST, "Body must be a single JSON-RPC request or notification object")
+        await _reject(send, None, RpcError(Code.MALFORMED, _NOT_ONE_MESSAGE))
         return
     method = message.get("method")
     version = request.headers.get("mcp-protocol-version")
     if "id" not in message:
         if not isinstance(method, str) or message.get("jsonrpc") != "2.0":
-            await _reject(
-                send,
-                None,
-                wire.INVALID_REQUEST,
-                "Body must be a single JSON-RPC request or notification object",
-            )
-        elif version not in wire.MODERN_VERSIONS:
-            await _reject(send, None, *_unsupported(version))
+            await _reject(send, None, RpcError(Code.MALFORMED, _NOT_ONE_MESSAGE))
+        elif version not in protocol.MODERN_VERSIONS:
+            await _reject(send, None, _unsupported(version))
         else:
             await send_empty(send, 202)
         return
     request_id = message["id"]
-    if (
-        message.get("jsonrpc") != "2.0"
-        or not isinstance(method, str)
-        or not isinstance(request_id, (str, int))
-        or isinstance(request_id, bool)
-    ):
-        rid = request_id if isinstance(request_id, (str, int)) and not isinstance(request_id, bool) else None
-        await _reject(send, rid, wire.INVALID_REQUEST, "Body must be a single JSON-RPC request or notification object")
+    if message.get("jsonrpc") != "2.0" or not isinstance(method, str) or not valid_id(request_id):
+        await _reject(send, request_id if valid_id(request_id) else None, RpcError(Code.MALFORMED, _NOT_ONE_MESSAGE))
         return
-    seen: set[bytes] = set()
-    for key, _ in request.raw_headers:
-        if key in _ROUTING_HEADERS:
-            if key in seen:
-                await _reject(send, request_id, wire.HEADER_MISMATCH, f"{key.decode()} header appears more than once")
-                return
-            seen.add(key)
-    params = message.get("params")
-    meta = params.get("_meta") if isinstance(params, dict) else None
-    if not isinstance(meta, dict):
-        await _reject(
-            send,
-            request_id,
-            wire.INVALID_PARAMS,
-            f"params._meta must be an object carrying {wire.PROTOCOL_VERSION_META!r} and "
-            f"{wire.CLIENT_CAPABILITIES_META!r}",
-        )
+    problem = _ladder(request, method, message.get("params"), version)
+    if problem is not None:
+        await _reject(send, request_id, problem)
         return
-    missing = [k for k in (wire.PROTOCOL_VERSION_META, wire.CLIENT_CAPABILITIES_META) if k not in meta]
-    if missing:
-        await _reject(send, request_id, wire.INVALID_PARAMS, f"params._meta is missing: {', '.join(missing)}")
-        return
-    assert isinstance(params, dict)
-    body_version = meta[wire.PROTOCOL_VERSION_META]
-    if version is None or version != body_version:
-        await _reject(send, request_id, wire.HEADER_MISMATCH, "MCP-Protocol-Version header does not match _meta")
-        return
-    if request.headers.get("mcp-method") != method:
-        await _reject(send, request_id, wire.HEADER_MISMATCH, "Mcp-Method header does not match the body's method")
-        return
-    name_key = wire.NAME_BEARING.get(method)
-    if name_key is not None:
-        body_name = params.get(name_key)
-        if body_name is not None and wire.decode_header_value(request.headers.get("mcp-name")) != body_name:
-            await _reject(
-                send,
-                request_id,
-                wire.HEADER_MISMATCH,
-                f"Mcp-Name header does not match the body's {name_key}",
-            )
-            return
-    if body_version not in wire.MODERN_VERSIONS:
-        await _reject(send, request_id, *_unsupported(body_version))
-        return
-    if method in _LEGACY_ONLY or method.startswith("notifications/"):
-        await _reject(send, request_id, wire.METHOD_NOT_FOUND, f"Method not found: {method}")
-        return
-    capabilities = meta[wire.CLIENT_CAPABILITIES_META]
-    client_info = meta.get(wire.CLIENT_INFO_META)
-    log_level = meta.get(wire.LOG_LEVEL_META)
-    exchange = Exchange(send)
+    params: JSON = message["params"]
+    meta: JSON = params["_meta"]
+    capabilities = meta[protocol.CLIENT_CAPABILITIES_META]
+    client_info = meta.get(protocol.CLIENT_INFO_META)
+    exchange = Exchange(send, can_stream=request.accept_sse)
     call = Call(
         method=method,
         params=params,
         request_id=request_id,
         era="modern",
-        protocol_version=body_version,
+        protocol_version=meta[protocol.PROTOCOL_VERSION_META],
         client_capabilities=capabilities if isinstance(capabilities, dict) else {},
         peer=exchange,
         tenant_slug=request.tenant_slug,
-        bearer_digest=request.bearer_digest,
+        credential=request.credential,
         client_info=client_info if isinstance(client_info, dict) else None,
-        log_level=log_level if isinstance(log_level, str) else None,
+        log_level=meta.get(protocol.LOG_LEVEL_META),
         headers=request.headers,
     )
     if method == "server/discover":
@@ -141,48 +94,87 @@ async def post(edge: Edge, request: Request, message: Any, receive: Receive, sen
         await _serve(edge, call, exchange, receive)
 
 
-def _unsupported(requested: Any) -> tuple[int, str, JSON]:
-    return (
-        wire.UNSUPPORTED_PROTOCOL_VERSION,
-        "Unsupported protocol version",
-        {"supported": list(wire.MODERN_VERSIONS), "requested": requested},
-    )
-
-
-def _status(exc: RpcError) -> int:
-    """HTTP status of an error answer: a denial's own (401/403), else the spec's table."""
-    if isinstance(exc, Denied) and exc.http_status:
-        return exc.http_status
-    return wire.ERROR_HTTP_STATUS.get(exc.code, 200)
+def _ladder(request: Request, method: str, params: Any, version: str | None) -> RpcError | None:
+    """The spec's validation ladder, in its order; ``None`` when the request passes."""
+    seen: set[bytes] = set()
+    for key, _ in request.raw_headers:
+        if key in _ROUTING_HEADERS:
+            if key in seen:
+                return RpcError(Code.HEADER_MISMATCH, f"{key.decode()} header appears more than once")
+            seen.add(key)
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    if not isinstance(meta, dict):
+        return RpcError(
+            Code.INVALID_PARAMS,
+            f"params._meta must be an object carrying {protocol.PROTOCOL_VERSION_META!r} and "
+            f"{protocol.CLIENT_CAPABILITIES_META!r}",
+        )
+    missing = [k for k in (protocol.PROTOCOL_VERSION_META, protocol.CLIENT_CAPABILITIES_META) if k not in meta]
+    if missing:
+        return RpcError(Code.INVALID_PARAMS, f"params._meta is missing: {', '.join(missing)}")
+    assert isinstance(params, dict)
+    body_version = meta[protocol.PROTOCOL_VERSION_META]
+    if version is None or version != body_version:
+        return RpcError(Code.HEADER_MISMATCH, "MCP-Protocol-Version header does not match _meta")
+    if request.headers.get("mcp-method") != method:
+        return RpcError(Code.HEADER_MISMATCH, "Mcp-Method header does not match the body's method")
+    name_key = protocol.NAME_BEARING.get(method)
+    if name_key is not None:
+        body_name = params.get(name_key)
+        if body_name is not None and decode_header_value(request.headers.get("mcp-name")) != body_name:
+            return RpcError(Code.HEADER_MISMATCH, f"Mcp-Name header does not match the body's {name_key}")
+    if body_version not in protocol.MODERN_VERSIONS:
+        return _unsupported(body_version)
+    if method in protocol.HANDSHAKE_ONLY_METHODS or method.startswith("notifications/"):
+        return RpcError(Code.METHOD_NOT_FOUND, f"Method not found: {method}")
+    level = meta.get(protocol.LOG_LEVEL_META)
+    if level is not None and level not in protocol.LOG_LEVELS:
+        return RpcError(
+            Code.INVALID_PARAMS,
+            f"unknown log level {level!r} in params._meta; use one of {', '.join(protocol.LOG_LEVELS)}",
+        )
+    return None
 
 
 async def _cleared(edge: Edge, call: Call, send: Send) -> Call | None:
-    """The call through the chain's stages, for methods the gateway answers itself; ``None``
-    once a denial has been answered."""
+    """The call through the chain's ``EVERY_CALL`` stages, for methods the gateway answers itself;
+    ``None`` once a denial has been answered."""
     try:
-        return await chain.clear(call, edge.gateway)
+        cleared, _ = await edge.chain.run(call, answered=True)
     except RpcError as exc:
-        await send_json(send, _status(exc), {"jsonrpc": "2.0", "id": call.request_id, "error": exc.to_wire()})
+        await _reject(send, call.request_id, exc)
         return None
+    return cleared
+
+
+def _stamp(edge: Edge, call: Call, result: JSON) -> JSON:
+    """Every 2026-07-28 result names its server in ``_meta``."""
+    if call.tenant is not None:
+        info = edge.served.server_info(call.tenant)
+        meta = result.get("_meta")
+        result["_meta"] = (
+            {**meta, protocol.SERVER_INFO_META: info} if isinstance(meta, dict) else {protocol.SERVER_INFO_META: info}
+        )
+    return result
 
 
 async def _discover(edge: Edge, call: Call, send: Send) -> None:
     cleared = await _cleared(edge, call, send)
     if cleared is None:
         return
-    call = cleared
-    tenant = call.tenant
+    tenant = cleared.tenant
     assert tenant is not None
     result: JSON = {
         "resultType": "complete",
-        "supportedVersions": list(wire.MODERN_VERSIONS),
-        "capabilities": tenant.capabilities(modern=True),
-        "serverInfo": edge.gateway.server_info_for(tenant),
-        "_meta": {wire.SERVER_INFO_META: edge.gateway.server_info_for(tenant)},
+        "supportedVersions": list(protocol.MODERN_VERSIONS),
+        "capabilities": edge.served.capabilities(tenant),
+        "serverInfo": edge.served.server_info(tenant),
+        "ttlMs": LIST_TTL_MS,
+        "cacheScope": "private",
     }
-    if tenant.instructions:
-        result["instructions"] = tenant.instructions
-    await send_json(send, 200, wire.result_response(call.request_id, result))
+    if instructions := edge.served.instructions(tenant):
+        result["instructions"] = instructions
+    await send_json(send, 200, result_response(call.request_id, _stamp(edge, cleared, result)))
 
 
 async def _serve(edge: Edge, call: Call, exchange: Exchange, receive: Receive) -> None:
@@ -205,9 +197,9 @@ async def _serve(edge: Edge, call: Call, exchange: Exchange, receive: Receive) -
 
     timer = asyncio.get_running_loop().call_later(WATCH_AFTER, start_watch)
     try:
-        call, result = await chain.run(call, edge.gateway)
+        cleared, result = await edge.chain.run(call)
     except RpcError as exc:
-        await exchange.finish({"jsonrpc": "2.0", "id": call.request_id, "error": exc.to_wire()}, _status(exc))
+        await exchange.finish(response(call.request_id, exc), http_status(exc, "modern"))
         return
     except asyncio.CancelledError:
         if gone and task is not None:
@@ -219,48 +211,35 @@ async def _serve(edge: Edge, call: Call, exchange: Exchange, receive: Receive) -
         timer.cancel()
         if watcher is not None:
             watcher.cancel()
-    tenant = call.tenant
+    assert result is not None
     if result.get("resultType") is None:
         result["resultType"] = "complete"
-    if call.method in wire.CACHEABLE_METHODS and result["resultType"] == "complete":
+    if call.method in protocol.CACHEABLE_METHODS and result["resultType"] == "complete":
         result.setdefault("ttlMs", LIST_TTL_MS if call.method != "resources/read" else 0)
         result["cacheScope"] = "private"
-    if tenant is not None:
-        meta = result.get("_meta")
-        info = edge.gateway.server_info_for(tenant)
-        result["_meta"] = (
-            {**meta, wire.SERVER_INFO_META: info} if isinstance(meta, dict) else {wire.SERVER_INFO_META: info}
-        )
-    await exchange.finish(wire.result_response(call.request_id, result))
+    await exchange.finish(result_response(call.request_id, _stamp(edge, cleared, result)))
 
 
 async def _listen(edge: Edge, call: Call, receive: Receive, send: Send) -> None:
     cleared = await _cleared(edge, call, send)
     if cleared is None:
         return
-    call = cleared
-    tenant = call.tenant
+    tenant = cleared.tenant
     assert tenant is not None
     wanted = call.params.get("notifications")
     if not isinstance(wanted, dict):
         wanted = {}
-    honored: JSON = {}
-    for flag in ("toolsListChanged", "promptsListChanged", "resourcesListChanged"):
-        if wanted.get(flag) is True:
-            honored[flag] = True
+    honored: JSON = {flag: True for flag in _LISTEN_FLAGS.values() if wanted.get(flag) is True}
     uris = wanted.get("resourceSubscriptions")
     subscribed = {u for u in uris if isinstance(u, str)} if isinstance(uris, list) else set()
     if subscribed:
         honored["resourceSubscriptions"] = sorted(subscribed)
-    meta = {wire.SUBSCRIPTION_ID_META: call.request_id}
-    flags = {
-        "tools": "toolsListChanged",
-        "prompts": "promptsListChanged",
-        "resources": "resourcesListChanged",
-    }
+    meta = {protocol.SUBSCRIPTION_ID_META: call.request_id}
     tenant_id = tenant.id
-    listener_key = f"listen:{id(call)}"
-    await tenant.watch_resources(listener_key, subscribed)
+    listener_key = f"listen:{id(call):x}"
+    subscriptions = edge.served.subscriptions(tenant_id)
+    if subscriptions is not None:
+        await subscriptions.watch(listener_key, subscribed)
 
     def render(event: Event) -> JSON | None:
         if event.tenant_id != tenant_id:
@@ -273,9 +252,9 @@ async def _listen(edge: Edge, call: Call, receive: Receive, send: Send) -> None:
                 "method": "notifications/resources/updated",
                 "params": {"uri": event.uri, "_meta": meta},
             }
-        if not honored.get(flags[event.kind]):
+        if not honored.get(_LISTEN_FLAGS[event.kind]):
             return None
-        return {"jsonrpc": "2.0", "method": LIST_CHANGED[event.kind], "params": {"_meta": meta}}
+        return {"jsonrpc": "2.0", "method": protocol.LIST_CHANGED[event.kind], "params": {"_meta": meta}}
 
     ack = {
         "jsonrpc": "2.0",
@@ -284,6 +263,7 @@ async def _listen(edge: Edge, call: Call, receive: Receive, send: Send) -> None:
     }
     queue: asyncio.Queue[JSON | None] = asyncio.Queue()
     try:
-        await pump(edge.gateway, receive, send, render, queue, first=ack)
+        await pump(edge.served.listen, receive, send, render, queue, first=ack)
     finally:
-        await tenant.drop_subscriber(listener_key)
+        if subscriptions is not None:
+            await subscriptions.drop(listener_key)

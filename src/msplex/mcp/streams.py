@@ -1,7 +1,7 @@
 """Long-lived server-to-client streams: the legacy GET stream and 2026-07-28 ``subscriptions/listen``.
 
-Both turn gateway ``Event``s for one tenant into notifications, with a
-keep-alive comment every ``KEEPALIVE`` seconds, until the client goes away.
+Both turn ``Event``s for one tenant into notifications, with a keep-alive
+comment every ``KEEPALIVE`` seconds, until the client goes away.
 """
 
 from __future__ import annotations
@@ -9,29 +9,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from msplex.mcp import wire
-from msplex.mcp.http import Receive, Send, start_sse
+from msplex.mcp.http import Receive, Send, sse_event, start_sse
+from msplex.protocol.jsonrpc import JSON
 
 if TYPE_CHECKING:
-    from msplex.federation.events import Event
-    from msplex.federation.gateway import Gateway
+    from msplex.events import Event, Listener
 
-__all__ = ["KEEPALIVE", "LIST_CHANGED", "pump"]
+__all__ = ["KEEPALIVE", "pump"]
 
 KEEPALIVE = 15.0
-LIST_CHANGED = {
-    "tools": "notifications/tools/list_changed",
-    "prompts": "notifications/prompts/list_changed",
-    "resources": "notifications/resources/list_changed",
-}
-
-JSON = dict[str, Any]
+_QUEUE_LIMIT = 1024
 
 
 async def pump(
-    gateway: Gateway,
+    listen: Callable[[Listener], Callable[[], None]],
     receive: Receive,
     send: Send,
     render: Callable[[Event], JSON | None],
@@ -39,11 +32,11 @@ async def pump(
     *,
     first: JSON | None = None,
 ) -> None:
-    """Serve ``queue`` (fed by gateway events through ``render``) as SSE until disconnect or ``None``."""
+    """Serve ``queue`` (fed by events through ``render``) as SSE until disconnect or ``None``."""
 
     def deliver(event: Event) -> None:
         message = render(event)
-        if message is not None and queue.qsize() < 1024:
+        if message is not None and queue.qsize() < _QUEUE_LIMIT:
             queue.put_nowait(message)
 
     async def watch() -> None:
@@ -51,14 +44,12 @@ async def pump(
             pass
         queue.put_nowait(None)
 
-    remove = gateway.listen(deliver)
+    remove = listen(deliver)
     watcher = asyncio.get_running_loop().create_task(watch())
     try:
         await start_sse(send)
-        if first is not None:
-            await send({"type": "http.response.body", "body": wire.sse_event(first), "more_body": True})
-        else:
-            await send({"type": "http.response.body", "body": b": open\n\n", "more_body": True})
+        opening = sse_event(first) if first is not None else b": open\n\n"
+        await send({"type": "http.response.body", "body": opening, "more_body": True})
         while True:
             try:
                 async with asyncio.timeout(KEEPALIVE):
@@ -68,7 +59,7 @@ async def pump(
                 continue
             if message is None:
                 break
-            await send({"type": "http.response.body", "body": wire.sse_event(message), "more_body": True})
+            await send({"type": "http.response.body", "body": sse_event(message), "more_body": True})
         with contextlib.suppress(Exception):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
     finally:

@@ -1,0 +1,75 @@
+"""An in-process gateway (no HTTP server, no store): the real edge, chain and catalogue over a
+snapshot built in the test, on the in-process shared state. For tests that drive the ASGI
+callable directly."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from msplex.crypto import Keyring, token_digest
+from msplex.gateway import Gateway
+from msplex.mcp.edge import Edge
+from msplex.mcp.session_ids import SessionCodec
+from msplex.mcp.session_state import SessionState
+from msplex.state import SharedState, open_state
+from msplex.store.models import utcnow
+from msplex.store.records import ControlSnapshot, TenantRecord, TokenEntry, UpstreamEntry
+
+__all__ = ["InProcess", "snapshot", "start"]
+
+
+def snapshot(
+    tenants: Sequence[tuple[str, str, bool]],
+    tokens: dict[str, tuple[str, str]] | None = None,
+    upstreams: dict[str, Sequence[UpstreamEntry]] | None = None,
+    version: int = 1,
+) -> ControlSnapshot:
+    """Tenants as ``(id, slug, allow_anonymous)``; tokens as ``plaintext -> (tenant id, token id)``."""
+    records = [TenantRecord(tid, slug, slug.title(), anon, utcnow()) for tid, slug, anon in tenants]
+    return ControlSnapshot(
+        version=version,
+        tenants=MappingProxyType({t.slug: t for t in records}),
+        tenants_by_id=MappingProxyType({t.id: t for t in records}),
+        upstreams=MappingProxyType({k: tuple(v) for k, v in (upstreams or {}).items()}),
+        tokens=MappingProxyType(
+            {token_digest(plain): TokenEntry(tenant_id=t, token_id=k) for plain, (t, k) in (tokens or {}).items()}
+        ),
+    )
+
+
+@dataclass
+class InProcess:
+    state: SharedState
+    gateway: Gateway
+    sessions: SessionState
+    edge: Edge
+    codec: SessionCodec
+
+    async def close(self) -> None:
+        await self.gateway.close()
+        await self.sessions.close()
+        await self.state.close()
+
+
+async def start(snap: ControlSnapshot, *, max_body_bytes: int = 4096, keyring: Keyring | None = None) -> InProcess:
+    keyring = keyring or Keyring([b"f" * 32])
+    state = open_state(None)
+    await state.start()
+    gateway = Gateway(keyring, state, server_info={"name": "msplex", "version": "test"}, replica_id="test")
+    await gateway.start()
+    gateway.apply(snap)
+    sessions = SessionState(state)
+    await sessions.start()
+    codec = SessionCodec(keyring)
+    edge = Edge(
+        gateway.chain,
+        gateway,
+        sessions,
+        codec,
+        host_allowed=lambda h: h.startswith("127.0.0.1"),
+        origin_allowed=lambda o: False,
+        max_body_bytes=max_body_bytes,
+    )
+    return InProcess(state, gateway, sessions, edge, codec)
