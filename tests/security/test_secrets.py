@@ -73,6 +73,17 @@ async def test_no_secret_in_errors_to_clients(tenants: Tenants, mode: str) -> No
     assert SECRET not in anonymous.text
 
 
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_an_upstream_echoing_its_credential_gets_it_redacted(tenants: Tenants, mode: str) -> None:
+    """Regression: results were relayed verbatim, so an upstream could hand its credential to any client."""
+    async with connect(tenants.url("acme"), tenants.acme, mode) as client:
+        echoed = await client.call_tool("ev__echo", {"header": "authorization"})
+        plain = await client.call_tool("ev__echo", {"text": "nothing secret"})
+    text = echoed.content[0].text  # type: ignore[union-attr]
+    assert SECRET not in text and text == "[redacted]"  # the whole header value is the secret
+    assert plain.content[0].text == "nothing secret"  # type: ignore[union-attr]
+
+
 async def test_no_secret_and_no_client_token_in_the_gateway_log(tenants: Tenants) -> None:
     # Runs after the probes above (file order), so the log holds their failures.
     await _mirror_contacted(tenants)
