@@ -4,7 +4,7 @@
 #   make run     create .venv, install, apply migrations and start the gateway (embedded: SQLite)
 #   make test    install dev dependencies and Node peers, run the whole test suite
 #   make bench   gateway vs direct benchmark (PEERS=1 adds ContextForge and mcp-proxy)
-#   make lint    ruff check + format check
+#   make lint    ruff check + format check + mypy --strict
 #
 # Installs are skipped while pyproject.toml is unchanged (stamp files in .venv).
 
@@ -42,6 +42,7 @@ bench: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict src
 
 clean-venv:
 	rm -rf $(VENV)

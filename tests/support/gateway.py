@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from mcp.client.streamable_http import streamable_http_client
-
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 __all__ = [
     "ACCEPT",
