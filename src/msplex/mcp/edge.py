@@ -18,7 +18,18 @@ import orjson
 
 from msplex.crypto import token_digest
 from msplex.mcp import legacy, modern, wire
-from msplex.mcp.http import Receive, Scope, Send, TooLarge, read_body, send_empty, send_json, send_problem
+from msplex.mcp.http import (
+    BODY_TIMEOUT_SECONDS,
+    Receive,
+    Scope,
+    Send,
+    TooLarge,
+    TooSlow,
+    read_body,
+    send_empty,
+    send_json,
+    send_problem,
+)
 from msplex.mcp.sessions import SessionCodec, SessionLocal
 
 if TYPE_CHECKING:
@@ -67,6 +78,9 @@ class Request:
 
 
 class Edge:
+    body_timeout_seconds: float = BODY_TIMEOUT_SECONDS
+    """How long a request body may take to arrive (``MSPLEX_BODY_TIMEOUT_SECONDS``, set by ``server.run``)."""
+
     def __init__(
         self,
         gateway: Gateway,
@@ -153,9 +167,13 @@ class Edge:
             )
             return
         try:
-            body = await read_body(receive, self.max_body_bytes)
+            body = await read_body(receive, self.max_body_bytes, self.body_timeout_seconds)
         except TooLarge:
             await send_problem(send, 413, "Content Too Large", f"the body exceeds {self.max_body_bytes} bytes")
+            return
+        except TooSlow:
+            detail = f"the body did not arrive within {self.body_timeout_seconds:g} s"
+            await send_problem(send, 408, "Request Timeout", detail, [(b"connection", b"close")])
             return
         try:
             message: Any = orjson.loads(body)
