@@ -55,7 +55,7 @@ def render_status(report: StatusReport, settings: Settings) -> str:
     else:
         window = LIVE_WITHIN.total_seconds()
         plane = f"stopped (no gateway heartbeat in the last {window:g} s; start: msplex serve)"
-    tenants = len(report.tenants)
+    tenants = report.tenants_with_connectors
     lines = [
         f"Control plane: {plane}",
         f"Current build: {report.upstream_count} connector{'s' if report.upstream_count != 1 else ''} "
