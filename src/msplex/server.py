@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -21,6 +23,7 @@ from msplex import __version__
 from msplex.controlplane import ControlPlane
 from msplex.crypto import Keyring
 from msplex.gateway import PROBE_SECONDS, Gateway
+from msplex.httpserver import BACKLOG, configure_logging, guarded_protocol, listen
 from msplex.mcp.edge import Edge
 from msplex.mcp.session_ids import MAX_AGE_SECONDS, SessionCodec
 from msplex.mcp.session_state import SessionState
@@ -64,6 +67,7 @@ class GatewayApp:
             host_allowed=settings.host_allowed,
             origin_allowed=settings.origin_allowed,
             max_body_bytes=settings.max_body_bytes,
+            body_timeout_seconds=settings.body_timeout_seconds,
         )
         self.control = ControlPlane(store)
         self._reported = 0
@@ -180,24 +184,39 @@ async def build(settings: Settings) -> AsyncIterator[GatewayApp]:
         await app.shutdown()
 
 
-def run(settings: Settings) -> None:
-    """Serve until interrupted. The store must be migrated: ``msplex serve`` does that first."""
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def run(settings: Settings, sock: socket.socket | None = None) -> None:
+    """Serve until interrupted. The store must be migrated: ``msplex serve`` does that first.
+
+    ``sock`` is the listening socket (``msplex.httpserver.listen``); ``msplex serve`` binds it before
+    touching the store, so a busy port fails fast and cleanly. Exits with status 3, as
+    ``uvicorn.run`` does, when the app fails to start.
+    """
+    configure_logging(settings)
+    if sock is None:
+        sock = listen(settings.host, settings.port)
     keyring = Keyring.load(settings)
     store = Store.from_settings(settings)
     app = GatewayApp(settings, store, keyring)
-    log.info("msplex %s serving %s", __version__, settings.public_url)
-    uvicorn.run(
+    protocol = guarded_protocol(
+        header_timeout=settings.header_timeout_seconds, max_connections=settings.max_connections
+    )
+    config = uvicorn.Config(
         app,
-        host=settings.host,
-        port=settings.port,
-        http="httptools",
+        http=protocol,
         loop="uvloop",
         lifespan="on",
         access_log=False,
+        log_config=None,  # configure_logging's handler (with timestamps) prints uvicorn's lines too
         log_level=settings.log_level,
         server_header=False,
         proxy_headers=False,
         date_header=False,
+        backlog=BACKLOG,
         timeout_graceful_shutdown=5,
     )
+    server = uvicorn.Server(config)
+    log.info("msplex %s serving %s", __version__, settings.public_url)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down gracefully already
+        server.run(sockets=[sock])
+    if not server.started:
+        sys.exit(3)

@@ -68,12 +68,16 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     public_url: str = Field(default="", description="Base URL clients use; default http://{host}:{port}")
     log_level: LogLevel = "info"
+    log_sql: bool = Field(default=False, description="Let database and driver loggers below WARNING through")
 
     # HTTP edge guards
     allowed_hosts: StrList = Field(default_factory=lambda: list(_DEFAULT_HOSTS))
     allowed_origins: StrList = Field(default_factory=lambda: list(_DEFAULT_ORIGINS))
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     call_timeout_seconds: float = Field(default=300.0, gt=0, description="Deadline of one upstream call")
+    header_timeout_seconds: float = Field(default=10.0, gt=0, description="Deadline for a request's headers")
+    body_timeout_seconds: float = Field(default=30.0, gt=0, description="Deadline for a request's body")
+    max_connections: int = Field(default=1000, gt=0, description="Open connections; more are refused with 503")
 
     # Storage, shared state and secrets
     home: Path = Path("~/.msplex")

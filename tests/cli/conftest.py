@@ -22,6 +22,13 @@ Cli = Callable[..., Result]
 Proc = Callable[..., subprocess.CompletedProcess[str]]
 
 
+@pytest.fixture(autouse=True)
+def msplex_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put this interpreter's ``bin`` first on PATH, as an activated venv does, so command hints read
+    ``msplex ...`` here and in child processes (``test_hints`` covers the other case)."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
 @pytest.fixture
 def cli(msplex_home: Path) -> Cli:
     """``cli("tenant", "list")`` runs the command in this process; stdout and stderr stay apart."""

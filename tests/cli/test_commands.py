@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import sys
 import types
 from collections.abc import Callable
@@ -133,8 +134,9 @@ def test_errors_are_one_line_on_stderr_with_exit_2(cli: Cli, args: list[str], me
 def test_serve_bootstraps_a_demo_tenant_once(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[Settings] = []
     server = types.ModuleType("msplex.server")
-    server.run = started.append  # type: ignore[attr-defined]
+    server.run = lambda settings, sock: started.append(settings)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "msplex.server", server)
+    monkeypatch.setattr("msplex.httpserver.listen", lambda host, port: socket.socket())
     first = cli("serve")
     assert first.exit_code == 0, first.stderr
     assert "MCP endpoint: http://127.0.0.1:8000/mcp/v1/demo" in first.stdout

@@ -57,3 +57,23 @@ def test_public_url_host_is_allowed_unless_lists_are_explicit(msplex_home: Path)
     assert not explicit.host_allowed("gw.example.com")
     with pytest.raises(ValidationError):
         Settings(public_url="gw.example.com")
+
+
+def test_slow_client_limits_and_log_sql_have_sane_defaults_and_flat_env_names(
+    msplex_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings()
+    assert (settings.header_timeout_seconds, settings.body_timeout_seconds, settings.max_connections) == (10, 30, 1000)
+    assert settings.log_sql is False
+    monkeypatch.setenv("MSPLEX_HEADER_TIMEOUT_SECONDS", "2.5")
+    monkeypatch.setenv("MSPLEX_BODY_TIMEOUT_SECONDS", "7")
+    monkeypatch.setenv("MSPLEX_MAX_CONNECTIONS", "20")
+    monkeypatch.setenv("MSPLEX_LOG_SQL", "1")
+    settings = Settings()
+    assert (settings.header_timeout_seconds, settings.body_timeout_seconds, settings.max_connections) == (2.5, 7, 20)
+    assert settings.log_sql is True
+    for name in ("MSPLEX_HEADER_TIMEOUT_SECONDS", "MSPLEX_BODY_TIMEOUT_SECONDS", "MSPLEX_MAX_CONNECTIONS"):
+        monkeypatch.setenv(name, "0")
+        with pytest.raises(ValidationError):
+            Settings()
+        monkeypatch.delenv(name)

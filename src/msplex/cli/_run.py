@@ -9,9 +9,15 @@ message carries a secret (database passwords are masked).
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
+import shlex
+import shutil
+import sys
 import traceback
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import typer
@@ -23,7 +29,7 @@ from msplex.crypto import InvalidKey
 from msplex.settings import Settings
 from msplex.store import AlreadyExists, NotFound, Store, StoreError
 
-__all__ = ["CliError", "fail", "load_settings", "run_with_store"]
+__all__ = ["CliError", "fail", "listen_failure", "load_settings", "msplex_command", "run_with_store"]
 
 T = TypeVar("T")
 EXIT_ERROR = 2
@@ -31,6 +37,39 @@ EXIT_ERROR = 2
 
 class CliError(Exception):
     """A failure whose message already says what to do."""
+
+
+def msplex_program() -> str:
+    """How the user can run this ``msplex`` from where they stand, for hints they can paste.
+
+    ``msplex`` when that name on PATH is this very program; otherwise (``make run`` runs
+    ``.venv/bin/msplex`` with no venv activated) its path, relative to the working directory when
+    below it. ``python -m msplex`` counts as the console script beside its interpreter.
+    """
+    script = Path(sys.argv[0])
+    program = (
+        script if script.name.startswith("msplex") and script.is_file() else Path(sys.executable).parent / "msplex"
+    )
+    if not program.is_file():
+        return f"{shlex.quote(_shown(Path(sys.executable)))} -m msplex"
+    found = shutil.which("msplex")
+    if found is not None and os.path.samefile(found, program):
+        return "msplex"
+    return shlex.quote(_shown(program))
+
+
+def _shown(path: Path) -> str:
+    absolute = path.absolute()  # not resolve(): a venv's bin/python is a symlink out of the venv
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return str(absolute)
+    return str(relative) if len(relative.parts) > 1 else f"./{relative}"
+
+
+def msplex_command(arguments: str) -> str:
+    """``msplex <arguments>`` spelled the way the user can run it (``msplex_program``)."""
+    return f"{msplex_program()} {arguments}"
 
 
 def fail(message: str) -> NoReturn:
@@ -59,15 +98,29 @@ def _safe_url(url: str) -> str:
 def _hint(exc: StoreError) -> str:
     if isinstance(exc, NotFound):
         if exc.kind == "tenant":
-            return f"create it with: msplex tenant create {exc.key}"
+            return f"create it with: {msplex_command(f'tenant create {exc.key}')}"
         if exc.kind in ("upstream", "token"):
-            return f"see: msplex {exc.kind} list --tenant {exc.tenant}"
+            return f"see: {msplex_command(f'{exc.kind} list --tenant {exc.tenant}')}"
     if isinstance(exc, AlreadyExists):
         if exc.kind == "tenant":
-            return "pick another slug (see: msplex tenant list)"
+            return f"pick another slug (see: {msplex_command('tenant list')})"
         if exc.kind == "upstream":
-            return f"pick another or remove it first: msplex upstream remove {exc.key} --tenant {exc.tenant}"
+            remove = msplex_command(f"upstream remove {exc.key} --tenant {exc.tenant}")
+            return f"pick another or remove it first: {remove}"
     return ""
+
+
+def listen_failure(exc: OSError, settings: Settings) -> str:
+    """Why ``msplex serve`` cannot listen where it was told to, and what to do about it."""
+    host = f"[{settings.host}]" if ":" in settings.host and not settings.host.startswith("[") else settings.host
+    reason = (exc.strerror or str(exc) or type(exc).__name__).lower()
+    if exc.errno == errno.EADDRINUSE:
+        fix = "stop the other process or set MSPLEX_PORT"
+    elif exc.errno == errno.EACCES:
+        fix = "use a port above 1023 or set MSPLEX_PORT"
+    else:
+        fix = "check MSPLEX_HOST and MSPLEX_PORT"
+    return f"cannot listen on {host}:{settings.port} ({reason}); {fix}"
 
 
 def describe(exc: BaseException, settings: Settings) -> str:
@@ -103,7 +156,9 @@ def run_with_store(
     settings = settings or load_settings()
     debug = settings.log_level == "debug"
     if debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+        from msplex.httpserver import configure_logging  # only here: it brings uvicorn along
+
+        configure_logging(settings)
     previous = logging.root.manager.disable
     if quiet and not debug:  # library log lines would break the one-line error contract
         logging.disable(logging.CRITICAL)

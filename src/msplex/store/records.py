@@ -145,3 +145,5 @@ class StatusReport:
     upstream_count: int
     calls_routed: int
     unhealthy: tuple[UnhealthyUpstream, ...]
+    tenants_with_connectors: int
+    """How many tenants have at least one enabled upstream (the connectors' spread, for ``msplex status``)."""

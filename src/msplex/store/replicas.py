@@ -153,4 +153,5 @@ class ReplicaMixin:
             upstream_count=len(existing),
             calls_routed=int(total or 0),
             unhealthy=tuple(sorted(unhealthy.values(), key=lambda u: (u.tenant_slug, u.name))),
+            tenants_with_connectors=len({tenant_id for tenant_id, _ in existing}),
         )
