@@ -31,8 +31,5 @@ class Directory:
     def tenant_by_id(self, tenant_id: str) -> TenantRecord | None:
         return self._by_id.get(tenant_id)
 
-    def tenants(self) -> list[TenantRecord]:
-        return list(self._by_id.values())
-
     def token(self, digest: str) -> TokenEntry | None:
         return self._tokens.get(digest)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from msplex import chain
-from msplex.catalogue.merged import Catalogue
 from msplex.catalogue.provider import Health
 from msplex.catalogue.tenant import TenantCatalogue
 from msplex.connectors.upstream.connector import ConnectorServices
@@ -143,10 +142,6 @@ class Gateway:
         live = self._tenants.get(tenant_id)
         return live.catalogue if live is not None else None
 
-    def current(self, tenant_id: str) -> Catalogue | None:
-        live = self._tenants.get(tenant_id)
-        return live.catalogue.current if live is not None else None
-
     def server_info(self, tenant: TenantRecord) -> JSON:
         return {**self.server_info_base, "title": f"MSPlex · {tenant.name}"}
 
@@ -181,6 +176,3 @@ class Gateway:
     def health(self) -> dict[str, dict[str, Health]]:
         """Per tenant id, each connector instance's health as this replica sees it."""
         return {tenant_id: live.catalogue.health() for tenant_id, live in self._tenants.items()}
-
-    def tenant_ids(self) -> list[str]:
-        return list(self._tenants)

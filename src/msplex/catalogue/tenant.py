@@ -32,10 +32,6 @@ class TenantCatalogue:
     def add(self, provider: Provider) -> None:
         self._providers.append(provider)
 
-    @property
-    def providers(self) -> tuple[Provider, ...]:
-        return tuple(self._providers)
-
     def rebuild(self, announce: Iterable[str] = (), publish: Publish = "here", instance: str | None = None) -> None:
         old = self.current
         self._version += 1

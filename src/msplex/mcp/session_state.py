@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from msplex import protocol
+from msplex.mcp.session_ids import MAX_AGE_SECONDS
 from msplex.protocol.jsonrpc import JSON
 from msplex.state import SharedState, Subscription
 
@@ -34,6 +35,7 @@ IDLE_SECONDS = 24 * 3600.0
 ANSWER_SECONDS = 3600.0
 """Upper bound on waiting for a client's answer; the call's own deadline normally ends it sooner."""
 _LOCAL_LIMIT = 10_000
+_ENDED_LIMIT = 100_000
 _DEFAULT_LEVEL = "debug"
 
 
@@ -50,7 +52,8 @@ class SessionState:
     def __init__(self, state: SharedState) -> None:
         self._state = state
         self._local: dict[str, _Local] = {}
-        self._ended: set[str] = set()
+        self._ended: dict[str, float] = {}
+        """Ended session ids and when this replica learned of it; forgotten once no id that old opens."""
         self._ids = itertools.count(1)
         self._prefix = f"msplex-{secrets.token_hex(4)}-"
         self._subscription: Subscription | None = None
@@ -119,7 +122,10 @@ class SessionState:
             self.get(sid).log_level = message["level"]
 
     def _end_here(self, sid: str) -> None:
-        self._ended.add(sid)
+        if len(self._ended) > _ENDED_LIMIT:
+            cutoff = time.time() - MAX_AGE_SECONDS
+            self._ended = {k: t for k, t in self._ended.items() if t >= cutoff}
+        self._ended.setdefault(sid, time.time())
         local = self._local.pop(sid, None)
         if local is not None:
             for task in local.inflight.values():
