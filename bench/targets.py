@@ -74,6 +74,7 @@ def msplex(*, stdio: bool) -> TargetFactory:
         }
         env.pop("MSPLEX_DATABASE_URL", None)  # the embedded default: SQLite in MSPLEX_HOME
         await run_cmd([exe, "tenant", "create", "bench"], env=env)
+        await run_cmd([exe, "tool", "enable", "echo__*", "--tenant", "bench"], env=env)
         source = ["--command", " ".join(ctx.stdio_upstream_cmd)] if stdio else ["--url", ctx.upstream_url]
         await run_cmd([exe, "upstream", "add", "echo", "--tenant", "bench", *source], env=env)
         out = await run_cmd([exe, "token", "create", "--tenant", "bench"], env=env)

@@ -3,8 +3,8 @@
 ``Call`` is frozen: a chain stage that learns a fact returns a new ``Call``
 with that field set (``learned``), so no stage can change what an earlier one
 established. The facts arrive in chain order: ``principal`` (authenticate),
-``tenant`` (resolve_tenant), ``target`` (resolve_target); dispatch executes the
-target through its ``Connector``.
+``tenant``, ``entity`` and ``viewer`` (resolve_tenant), ``target`` (resolve_target);
+dispatch executes the target through its ``Connector``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from msplex.crypto import token_digest
 
 if TYPE_CHECKING:
-    from msplex.store.records import TenantRecord
+    from msplex.store.records import Audience, EntityRecord, TenantRecord
 
 __all__ = [
     "Call",
@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 ClientEra = Literal["legacy", "modern"]
+PrincipalKind = Literal["anonymous", "token", "oidc", "operator"]
 TargetKind = Literal["tool", "prompt", "resource"]
 JSON = dict[str, Any]
 
@@ -77,16 +78,46 @@ class Credential:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling. ``token_id`` is ``None`` for anonymous callers."""
+    """Who is calling, resolved to exactly one audience (and, for ``customer``, one customer).
 
-    kind: Literal["anonymous", "token"]
+    ``anonymous``: no credential, audience ``public``. ``token``: a personal access token of a
+    tenant. ``oidc``: a person from the tenant's identity provider. ``operator``: the platform
+    operator's token (no tenant; the admin API only).
+    """
+
+    kind: PrincipalKind
     tenant_id: str | None
     token_id: str | None = None
+    audience: Audience = "public"
+    customer_id: str | None = None
+    tools: tuple[str, ...] | None = None
+    """A token's narrowing patterns; ``None``: what the audience allows."""
+    subject: str | None = None
+    """For ``oidc``: ``issuer`` and ``sub``, joined by a space."""
+    expires_at: float | None = None
+    """When the credential stops being valid (Unix time); ``None``: until revoked."""
 
     @property
     def key(self) -> str:
         """Stable for the principal, whatever credential bytes it presents next (a session is bound to it)."""
-        return f"token:{self.token_id}" if self.kind == "token" else "anonymous"
+        if self.kind == "token" or self.kind == "operator":
+            return f"{self.kind}:{self.token_id}"
+        if self.kind == "oidc":
+            return f"oidc:{self.tenant_id}:{self.subject}"
+        return "anonymous"
+
+
+ANONYMOUS = Principal(kind="anonymous", tenant_id=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking, as far as visibility goes (``msplex.access``): the audience, a token's
+    narrowing patterns, and an entity endpoint's selection (``None``: not on an entity endpoint)."""
+
+    audience: Audience
+    tools: tuple[str, ...] | None = None
+    selection: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +168,9 @@ class Call:
     client_capabilities: Mapping[str, Any]
     peer: Peer
     tenant_slug: str | None = None
-    """From the URL (``/mcp/v1/{tenant}``); ``None`` on ``/mcp``."""
+    """From the URL (``/mcp/v1/{tenant}``); ``None`` on ``/mcp`` and entity endpoints."""
+    entity_slug: str | None = None
+    """From the URL (``/mcp/entities/{slug}``)."""
     credential: Credential | None = None
     client_info: Mapping[str, Any] | None = None
     log_level: str | None = None
@@ -146,6 +179,8 @@ class Call:
     headers: Mapping[str, str] | None = None
     principal: Principal | None = None
     tenant: TenantRecord | None = None
+    entity: EntityRecord | None = None
+    viewer: Viewer | None = None
     target: Target | None = None
 
     def learned(self, **facts: Any) -> Call:

@@ -110,12 +110,16 @@ class Relayed(RpcError):
 
 
 class Denied(RpcError):
-    """Raised by a chain stage: the call goes no further, and the caller learns which stage and why."""
+    """Raised by a chain stage: the call goes no further, and the caller learns which stage and why.
 
-    def __init__(self, stage: Stage, code: Code, reason: str) -> None:
+    ``challenge`` is the ``WWW-Authenticate`` error (``invalid_token``, ``insufficient_scope``) the
+    edge adds to a 401 or 403, with the reason as its description."""
+
+    def __init__(self, stage: Stage, code: Code, reason: str, *, challenge: str | None = None) -> None:
         super().__init__(code, f"{stage}: {reason}", {"stage": stage.value, "reason": reason})
         self.stage = stage
         self.reason = reason
+        self.challenge = challenge
 
 
 def http_status(exc: RpcError, era: Era) -> int:

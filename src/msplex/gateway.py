@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from msplex import chain
+from msplex.access import Access
 from msplex.catalogue.provider import Health
 from msplex.catalogue.tenant import TenantCatalogue
 from msplex.connectors.upstream.connector import ConnectorServices
@@ -25,16 +26,18 @@ from msplex.connectors.upstream.provider import UpstreamProvider
 from msplex.connectors.upstream.subscriptions import Subscriptions
 from msplex.directory import Directory
 from msplex.events import Event, EventBus, Listener
+from msplex.identity.principals import Identities
 from msplex.protocol.jsonrpc import JSON
 from msplex.upstream import UpstreamPool
 from msplex.upstream.pool import SessionFactory
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
+    from msplex.call import Call
     from msplex.crypto import Keyring
     from msplex.state import SharedState
-    from msplex.store.records import ControlSnapshot, TenantRecord
+    from msplex.store.records import ControlSnapshot, EntityRecord, OidcProviderRecord, TenantRecord
 
 __all__ = ["PROBE_SECONDS", "Gateway", "Metrics"]
 
@@ -75,6 +78,7 @@ class Gateway:
     ) -> None:
         self.server_info_base = server_info
         self.directory = Directory()
+        self.identities = Identities(self.directory)
         self.credentials = CredentialTable()
         self.pool = UpstreamPool(session_factory, credentials=self.credentials.source)
         self.events = EventBus(state, replica_id)
@@ -82,9 +86,16 @@ class Gateway:
         self.services = ConnectorServices(self.pool, self.credentials, self.parked, call_deadline)
         self.metrics = Metrics()
         self._tenants: dict[str, _Tenant] = {}
+        self._entities: Mapping[str, EntityRecord] = {}
+        self._oidc: Mapping[str, OidcProviderRecord] = {}
+        self.global_issuers: list[str] = []
+        """Issuers of the deployment-wide identity provider (``MSPLEX_OIDC_ISSUER``), if any."""
         self._syncing: set[asyncio.Task[None]] = set()
         self.chain = chain.assemble(
-            directory=self.directory, catalogues=self.catalogue, observers=(self.metrics.observe,)
+            identities=self.identities,
+            directory=self.directory,
+            catalogues=self.catalogue,
+            observers=(self.metrics.observe,),
         )
 
     async def start(self) -> None:
@@ -101,9 +112,18 @@ class Gateway:
     # control plane ---------------------------------------------------------------
 
     def apply(self, snapshot: ControlSnapshot) -> None:
-        """Make the live state match the control plane."""
+        """Make the live state match the control plane. A tenant whose item rules or entities changed
+        tells its connected clients that their lists changed (each replica applies the same snapshot)."""
+        old_entities, self._entities = self._entities, snapshot.entities
+        self._oidc = snapshot.oidc
         self.directory.apply(snapshot)
+        self.identities.invalidate()
         keys = set()
+        changed_entities = {
+            e.tenant_id
+            for e in [*old_entities.values(), *snapshot.entities.values()]
+            if old_entities.get(e.slug) != snapshot.entities.get(e.slug)
+        }
         for tenant in snapshot.tenants_by_id.values():
             entries = snapshot.upstreams_of(tenant.id)
             for entry in entries:
@@ -112,6 +132,11 @@ class Gateway:
             live = self._tenants.get(tenant.id) or self._open(tenant)
             live.upstreams.slug = tenant.slug
             live.upstreams.apply(entries)
+            rules = snapshot.rules.get(tenant.id, ())
+            if rules != live.catalogue.access.rules or tenant.id in changed_entities:
+                live.catalogue.access = Access(rules)
+                for kind in ("tools", "prompts", "resources"):
+                    self.events.publish(Event(tenant.id, kind))
         for tenant_id in set(self._tenants) - set(snapshot.tenants_by_id):
             self._tenants.pop(tenant_id).catalogue.close()
         self.credentials.retain(keys)
@@ -142,8 +167,20 @@ class Gateway:
         live = self._tenants.get(tenant_id)
         return live.catalogue if live is not None else None
 
-    def server_info(self, tenant: TenantRecord) -> JSON:
-        return {**self.server_info_base, "title": f"MSPlex · {tenant.name}"}
+    def server_info(self, tenant: TenantRecord, entity: EntityRecord | None = None) -> JSON:
+        """How the endpoint presents itself: an entity's brand, else the tenant's name."""
+        if entity is None:
+            return {**self.server_info_base, "title": f"MSPlex · {tenant.name}"}
+        info: JSON = {"name": entity.name, "version": self.server_info_base.get("version", "")}
+        if entity.title:
+            info["title"] = entity.title
+        if entity.description:
+            info["description"] = entity.description
+        if entity.icon_url:
+            info["icons"] = [{"src": entity.icon_url}]
+        if entity.website_url:
+            info["websiteUrl"] = entity.website_url
+        return info
 
     def capabilities(self, tenant: TenantRecord) -> JSON:
         """What a tenant's endpoint offers, in both eras (2026-07-28 subscribes through
@@ -156,8 +193,30 @@ class Gateway:
             "logging": {},
         }
 
-    def instructions(self, tenant: TenantRecord) -> str | None:
+    def instructions(self, tenant: TenantRecord, entity: EntityRecord | None = None) -> str | None:
+        if entity is not None and entity.support_url:
+            return f"Support for {entity.name}: {entity.support_url}"
         return None
+
+    def issuers(self, endpoint: str) -> list[str]:
+        tenant_id: str | None = None
+        if endpoint.startswith("/mcp/v1/"):
+            tenant = self.directory.tenant_by_slug(endpoint.removeprefix("/mcp/v1/"))
+            tenant_id = tenant.id if tenant is not None else None
+        elif endpoint.startswith("/mcp/entities/"):
+            entity = self.directory.entity(endpoint.removeprefix("/mcp/entities/"))
+            tenant_id = entity.tenant_id if entity is not None else None
+        provider = self._oidc.get(tenant_id) if tenant_id is not None else None
+        own = [provider.issuer] if provider is not None else []
+        return [*own, *(i for i in self.global_issuers if i not in own)]
+
+    def may_see_uri(self, call: Call, uri: str) -> bool:
+        """Whether the caller may see the resource at ``uri`` (for subscriptions a stream asks for)."""
+        live = self._tenants.get(call.tenant.id) if call.tenant is not None else None
+        if live is None or call.viewer is None:
+            return False
+        target = live.catalogue.current.route_uri(uri)
+        return target is not None and live.catalogue.access.visible(live.catalogue.current, call.viewer)(target)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         return self.events.listen(listener)

@@ -68,6 +68,7 @@ class GatewayApp:
             origin_allowed=settings.origin_allowed,
             max_body_bytes=settings.max_body_bytes,
             body_timeout_seconds=settings.body_timeout_seconds,
+            public_url=settings.public_url,
         )
         self.control = ControlPlane(store)
         self._reported = 0
@@ -102,6 +103,8 @@ class GatewayApp:
 
         async def changed(snapshot: ControlSnapshot) -> None:
             self.gateway.apply(snapshot)
+            if closed := self.edge.revalidate(self.gateway.identities.still_valid):
+                log.info("closed %d stream(s) whose credential was revoked or expired", closed)
 
         self.control.on_change(changed)
         await self.control.start()
@@ -111,6 +114,7 @@ class GatewayApp:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._heartbeat()))
         self._tasks.append(loop.create_task(self._every(PROBE_SECONDS / 2, self._probe)))
+        self._tasks.append(loop.create_task(self._every(1.0, self._expire_streams)))
         self._tasks.append(loop.create_task(self._every(PURGE_SECONDS, self._purge_ended_sessions)))
 
     async def shutdown(self) -> None:
@@ -135,6 +139,10 @@ class GatewayApp:
 
     async def _purge_ended_sessions(self) -> None:
         await self.store.purge_ended_sessions(datetime.now(UTC) - timedelta(seconds=MAX_AGE_SECONDS))
+
+    async def _expire_streams(self) -> None:
+        """Streams outlive nothing that proved who opened them: an expired credential's are closed."""
+        self.edge.revalidate(self.gateway.identities.still_valid)
 
     async def _probe(self) -> None:
         self.gateway.probe()
@@ -168,6 +176,8 @@ class GatewayApp:
                 last_ok = datetime.fromtimestamp(h.last_ok_at, UTC) if h.last_ok_at else None
                 health.append(UpstreamHealth(tenant_id, name, h.state, h.error, last_ok, h.tools))
         await self.store.heartbeat(self.replica_id, self.settings.public_url, delta, health)
+        if used := self.gateway.identities.take_used():
+            await self.store.tokens_used(used)
 
 
 @contextlib.asynccontextmanager

@@ -75,6 +75,7 @@ def conformance_gateway(
     """
     gateway = GatewayProcess(tmp_path_factory.mktemp("conformance-gateway"))
     gateway.cli("tenant", "create", "conformance")
+    gateway.cli("tool", "enable", "*", "--tenant", "conformance", "--kind", "all")
     gateway.cli(
         "upstream", "add", "fixture", "--tenant", "conformance", "--url", conformance_fixture_url, "--no-prefix"
     )

@@ -36,6 +36,7 @@ def deployment(e2e_dir: Path) -> Iterator[Deployment]:
         out = gw.cli_batch(
             [
                 ["tenant", "create", "acme"],
+                ["tool", "enable", "*", "--tenant", "acme", "--kind", "all"],
                 ["upstream", "add", "ev", "--tenant", "acme", "--url", ev.url],
                 ["upstream", "add", "old", "--tenant", "acme", "--url", old.url],
                 ["upstream", "add", "rich", "--tenant", "acme", "--url", rich.url],

@@ -22,6 +22,7 @@ async def test_a_slow_upstream_call_ends_at_the_deadline_and_is_cancelled(tmp_pa
     out = gateway.cli_batch(
         [
             ["tenant", "create", "slow"],
+            ["tool", "enable", "*", "--tenant", "slow", "--kind", "all"],
             ["upstream", "add", "ev", "--tenant", "slow", "--url", upstream.url],
             ["token", "create", "--tenant", "slow"],
         ]

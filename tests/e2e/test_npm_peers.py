@@ -40,6 +40,7 @@ def npm_tenant(deployment: Deployment, peers: NodePeers, e2e_dir: Path) -> Itera
         out = deployment.gw.cli_batch(
             [
                 ["tenant", "create", "npm"],
+                ["tool", "enable", "*", "--tenant", "npm", "--kind", "all"],
                 ["upstream", "add", "evs", "--tenant", "npm", "--command", stdio],
                 ["upstream", "add", "evh", "--tenant", "npm", "--url", http.url],
                 ["token", "create", "--tenant", "npm"],

@@ -49,6 +49,7 @@ def robust(deployment: Deployment, hang_port: int) -> tuple[str, str]:
     out = deployment.gw.cli_batch(
         [
             ["tenant", "create", "robust"],
+            ["tool", "enable", "*", "--tenant", "robust", "--kind", "all"],
             ["upstream", "add", "good", "--tenant", "robust", "--url", deployment.ev.url],
             ["upstream", "add", "dead", "--tenant", "robust", "--url", f"http://127.0.0.1:{free_port()}/mcp"],
             ["upstream", "add", "hang", "--tenant", "robust", "--url", f"http://127.0.0.1:{hang_port}/mcp"],

@@ -104,6 +104,7 @@ async def pair(
         out = a.cli_batch(
             [
                 ["tenant", "create", "scale"],
+                ["tool", "enable", "*", "--tenant", "scale", "--kind", "all"],
                 ["upstream", "add", "old", "--tenant", "scale", "--url", old.url],
                 ["upstream", "add", "rl", "--tenant", "scale", "--url", grows.url],
                 ["upstream", "add", "sio", "--tenant", "scale", "--command", f"{sys.executable} {EVERYTHING} --stdio"],
@@ -173,6 +174,8 @@ async def test_list_changed_seen_by_one_replica_reaches_a_client_streaming_from_
     async with httpx2.AsyncClient(timeout=30) as http:
         session = await open_legacy_session(http, pair.url("b"), pair.token)
         headers = legacy_headers(pair.token, session)
+        settled = await http.post(pair.url("b"), json=rpc("tools/list", {}, rid=1), headers=headers)
+        assert settled.status_code == 200  # b has listed every upstream: no start-up change is still to come
         heard: list[dict[str, Any]] = []
 
         async def listen() -> None:
@@ -183,13 +186,14 @@ async def test_list_changed_seen_by_one_replica_reaches_a_client_streaming_from_
         listener = asyncio.create_task(listen())
         try:
             await asyncio.sleep(0.3)
+            before = len(heard)
             grown = await http.post(
                 pair.url("a"), json=rpc("tools/call", {"name": "rl__grow", "arguments": {}}), headers=headers
             )
             added = jsonrpc_of(grown)["result"]["content"][0]["text"]
 
             async def notified() -> bool:
-                return any(m.get("method") == "notifications/tools/list_changed" for m in heard)
+                return any(m.get("method") == "notifications/tools/list_changed" for m in heard[before:])
 
             await eventually(notified, within=5, what="tools/list_changed on replica b's stream")
             names: list[str] = []

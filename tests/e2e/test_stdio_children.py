@@ -36,6 +36,7 @@ async def test_a_killed_gateway_takes_its_stdio_children_with_it(tmp_path: Path)
     out = gateway.cli_batch(
         [
             ["tenant", "create", "solo"],
+            ["tool", "enable", "*", "--tenant", "solo", "--kind", "all"],
             [
                 "upstream",
                 "add",

@@ -39,6 +39,7 @@ def watch(deployment: Deployment, e2e_dir: Path) -> Iterator[tuple[str, str]]:
         out = deployment.gw.cli_batch(
             [
                 ["tenant", "create", "watch"],
+                ["tool", "enable", "*", "--tenant", "watch", "--kind", "all"],
                 ["upstream", "add", "rm", "--tenant", "watch", "--url", servers[0].url],
                 ["upstream", "add", "rl", "--tenant", "watch", "--url", servers[1].url],
                 ["token", "create", "--tenant", "watch"],

@@ -68,6 +68,8 @@ def tenants(tmp_path_factory: pytest.TempPathFactory, mirror: Mirror) -> Iterato
                 ["tenant", "create", "acme"],
                 ["tenant", "create", "beta"],
                 ["tenant", "create", "open", "--allow-anonymous"],
+                *(["tool", "enable", "*", "--tenant", t, "--kind", "all"] for t in ("acme", "beta")),
+                ["tool", "enable", "*", "--tenant", "open", "--kind", "all", "--audience", "public,member", "--yes"],
                 ["upstream", "add", "ev", "--tenant", "acme", "--url", ev.url, "--header", header],
                 [
                     "upstream",

@@ -25,6 +25,7 @@ async def test_a_request_state_replayed_on_another_tenant_is_refused_and_the_own
         out = tenants.gw.cli_batch(
             [
                 *(["tenant", "create", slug] for slug in ("park-a", "park-b")),
+                *(["tool", "enable", "*", "--tenant", slug] for slug in ("park-a", "park-b")),
                 *(["upstream", "add", "old", "--tenant", slug, "--url", old.url] for slug in ("park-a", "park-b")),
                 *(["token", "create", "--tenant", slug] for slug in ("park-a", "park-b")),
             ]

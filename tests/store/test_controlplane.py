@@ -22,7 +22,7 @@ async def test_a_change_made_by_another_store_is_applied_within_two_seconds(stor
     await plane.start()
     try:
         assert plane.snapshot.upstreams_of(acme.id) == ()
-        await second_store.add_upstream("acme", "files", url="http://127.0.0.1:1/mcp")
+        await second_store.tenant("acme").add_upstream("files", url="http://127.0.0.1:1/mcp")
         await asyncio.wait_for(changed.wait(), 2.0)
         assert [e.spec.name for e in plane.snapshot.upstreams_of(acme.id)] == ["files"]
         assert seen[-1] is plane.snapshot

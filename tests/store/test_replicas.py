@@ -39,10 +39,10 @@ async def test_calls_routed_accumulate_across_beats_and_replicas(store: Store) -
 
 async def test_status_names_unhealthy_upstreams_that_still_exist(store: Store) -> None:
     acme = await store.create_tenant("acme")
-    await store.add_upstream("acme", "files", url="http://127.0.0.1:1/mcp")
-    await store.add_upstream("acme", "crm", url="http://127.0.0.1:2/mcp")
-    await store.add_upstream("acme", "gone", url="http://127.0.0.1:3/mcp")
-    await store.remove_upstream("acme", "gone")
+    await store.tenant("acme").add_upstream("files", url="http://127.0.0.1:1/mcp")
+    await store.tenant("acme").add_upstream("crm", url="http://127.0.0.1:2/mcp")
+    await store.tenant("acme").add_upstream("gone", url="http://127.0.0.1:3/mcp")
+    await store.tenant("acme").remove_upstream("gone")
     health = [
         UpstreamHealth(acme.id, "files", "unhealthy", "connection refused"),
         UpstreamHealth(acme.id, "crm", "ok", None, utcnow(), tools=4),

@@ -71,40 +71,40 @@ async def test_upstream_input_is_validated(store: Store) -> None:
     for case in cases:
         name = str(case.pop("name"))
         with pytest.raises(InvalidInput):
-            await store.add_upstream("acme", name, **case)  # type: ignore[arg-type]
-    assert await store.list_upstreams("acme") == []
+            await store.tenant("acme").add_upstream(name, **case)  # type: ignore[arg-type]
+    assert await store.tenant("acme").list_upstreams() == []
     with pytest.raises(NotFound):
-        await store.add_upstream("nope", "files", url="http://x/mcp")
+        await store.tenant("nope").add_upstream("files", url="http://x/mcp")
 
 
 async def test_upstreams_are_listed_in_registration_order_without_header_values(store: Store) -> None:
     await store.create_tenant("acme")
-    await store.add_upstream("acme", "zeta", url="http://127.0.0.1:1/mcp", headers={"Authorization": "Bearer s3cr3t"})
-    await store.add_upstream("acme", "alpha", command=["python", "-m", "srv", "a b"], prefix=False)
-    listed = await store.list_upstreams("acme")
+    await store.tenant("acme").add_upstream("zeta", url="http://127.0.0.1:1/mcp", headers={"Authorization": "Bearer s3cr3t"})
+    await store.tenant("acme").add_upstream("alpha", command=["python", "-m", "srv", "a b"], prefix=False)
+    listed = await store.tenant("acme").list_upstreams()
     assert [(u.name, u.transport, u.prefix) for u in listed] == [("zeta", "http", True), ("alpha", "stdio", False)]
     assert listed[0].header_names == ("Authorization",)
     assert "s3cr3t" not in repr(listed)
     assert listed[1].command == ("python", "-m", "srv", "a b")
     with pytest.raises(AlreadyExists, match="upstream 'zeta' already exists in tenant 'acme'"):
-        await store.add_upstream("acme", "zeta", url="http://127.0.0.1:2/mcp")
-    await store.remove_upstream("acme", "zeta")
-    assert [u.name for u in await store.list_upstreams("acme")] == ["alpha"]
+        await store.tenant("acme").add_upstream("zeta", url="http://127.0.0.1:2/mcp")
+    await store.tenant("acme").remove_upstream("zeta")
+    assert [u.name for u in await store.tenant("acme").list_upstreams()] == ["alpha"]
     with pytest.raises(NotFound, match="upstream 'zeta' does not exist in tenant 'acme'"):
-        await store.remove_upstream("acme", "zeta")
+        await store.tenant("acme").remove_upstream("zeta")
 
 
 async def test_headers_are_encrypted_at_rest_and_bound_to_their_row(store: Store) -> None:
     await store.create_tenant("acme")
-    await store.add_upstream("acme", "one", url="http://127.0.0.1:1/mcp", headers={"X-Api-Key": "s3cr3t-value"})
-    await store.add_upstream("acme", "two", url="http://127.0.0.1:2/mcp", headers={"X-Api-Key": "other"})
+    await store.tenant("acme").add_upstream("one", url="http://127.0.0.1:1/mcp", headers={"X-Api-Key": "s3cr3t-value"})
+    await store.tenant("acme").add_upstream("two", url="http://127.0.0.1:2/mcp", headers={"X-Api-Key": "other"})
     async with store.engine.begin() as conn:
         rows = (await conn.execute(sa.text("SELECT name, headers_enc FROM upstreams ORDER BY name"))).all()
         assert all("s3cr3t" not in str(row) and "X-Api-Key" not in str(row) for row in rows)
         # a ciphertext copied onto another row must not open there
         await conn.execute(sa.text("UPDATE upstreams SET headers_enc = :h WHERE name = 'two'"), {"h": rows[0][1]})
     with pytest.raises(SecretUnavailable, match="upstream 'two' in tenant 'acme'"):
-        await store.list_upstreams("acme")
+        await store.tenant("acme").list_upstreams()
     snapshot = await store.load_snapshot()
     (one,) = snapshot.upstreams_of(snapshot.tenants["acme"].id)
     assert one.headers == (("X-Api-Key", "s3cr3t-value"),)
@@ -112,21 +112,21 @@ async def test_headers_are_encrypted_at_rest_and_bound_to_their_row(store: Store
 
 async def test_snapshot_skips_upstreams_whose_headers_another_key_sealed(store: Store, second_store: Store) -> None:
     await store.create_tenant("acme")
-    await store.add_upstream("acme", "sealed", url="http://127.0.0.1:1/mcp", headers={"X-Api-Key": "v"})
-    await store.add_upstream("acme", "plain", url="http://127.0.0.1:2/mcp")
+    await store.tenant("acme").add_upstream("sealed", url="http://127.0.0.1:1/mcp", headers={"X-Api-Key": "v"})
+    await store.tenant("acme").add_upstream("plain", url="http://127.0.0.1:2/mcp")
     stranger = Store(second_store.engine, Keyring([os.urandom(32)]))
     snapshot = await stranger.load_snapshot()
     tenant = snapshot.tenants["acme"]
     assert [e.spec.name for e in snapshot.upstreams_of(tenant.id)] == ["plain"]
     with pytest.raises(SecretUnavailable, match="cannot be decrypted"):
-        await stranger.list_upstreams("acme")
+        await stranger.tenant("acme").list_upstreams()
 
 
 async def test_snapshot_holds_decrypted_specs_and_live_tokens(store: Store) -> None:
     acme = await store.create_tenant("acme")
-    await store.add_upstream("acme", "files", url="http://127.0.0.1:1/mcp", headers={"Authorization": "Bearer t"})
-    await store.add_upstream("acme", "shell", command=["srv", "--stdio"], prefix=False)
-    token, record = await store.create_token("acme", "ci")
+    await store.tenant("acme").add_upstream("files", url="http://127.0.0.1:1/mcp", headers={"Authorization": "Bearer t"})
+    await store.tenant("acme").add_upstream("shell", command=["srv", "--stdio"], prefix=False)
+    token, record = await store.tenant("acme").create_token("ci")
     snapshot = await store.load_snapshot()
     assert snapshot.version == await store.control_version()
     assert snapshot.tenants["acme"] == snapshot.tenants_by_id[acme.id]
@@ -142,40 +142,40 @@ async def test_snapshot_holds_decrypted_specs_and_live_tokens(store: Store) -> N
 
 async def test_tokens_are_stored_hashed_and_revocable(store: Store) -> None:
     await store.create_tenant("acme")
-    token, record = await store.create_token("acme")
+    token, record = await store.tenant("acme").create_token()
     assert TOKEN.match(token)
     assert token.startswith(record.prefix) and len(record.prefix) < len(token) // 2
     async with store.engine.connect() as conn:
         row = (await conn.execute(sa.text("SELECT * FROM api_tokens"))).one()
     assert token not in str(row) and hash_token(token) in str(row)
-    other, _ = await store.create_token("acme")
+    other, _ = await store.tenant("acme").create_token()
     assert other != token
-    revoked = await store.revoke_token("acme", record.id)
+    revoked = await store.tenant("acme").revoke_token(record.id)
     assert revoked.revoked_at is not None
     snapshot = await store.load_snapshot()
     assert snapshot.authenticate(token) is None and snapshot.authenticate(other) is not None
-    assert [t.revoked_at is not None for t in await store.list_tokens("acme")] == [True, False]
+    assert [t.revoked_at is not None for t in await store.tenant("acme").list_tokens()] == [True, False]
     with pytest.raises(NotFound):
-        await store.create_token("nope")
+        await store.tenant("nope").create_token()
 
 
 async def test_every_mutation_bumps_the_version_and_a_failed_one_does_not(store: Store) -> None:
     versions = [await store.control_version()]
     await store.create_tenant("acme")
     versions.append(await store.control_version())
-    await store.add_upstream("acme", "files", url="http://127.0.0.1:1/mcp")
+    await store.tenant("acme").add_upstream("files", url="http://127.0.0.1:1/mcp")
     versions.append(await store.control_version())
-    _, record = await store.create_token("acme")
+    _, record = await store.tenant("acme").create_token()
     versions.append(await store.control_version())
-    await store.revoke_token("acme", record.id)
+    await store.tenant("acme").revoke_token(record.id)
     versions.append(await store.control_version())
-    await store.remove_upstream("acme", "files")
+    await store.tenant("acme").remove_upstream("files")
     versions.append(await store.control_version())
     assert versions == sorted(set(versions)) and len(versions) == 6
     with pytest.raises(AlreadyExists):
         await store.create_tenant("acme")
     with pytest.raises(NotFound):
-        await store.remove_upstream("acme", "files")
+        await store.tenant("acme").remove_upstream("files")
     await store.heartbeat("r1", "http://127.0.0.1:8000", 3, [])
     assert await store.control_version() == versions[-1]
 
@@ -184,23 +184,23 @@ async def test_cross_tenant_probe(store: Store) -> None:
     """Tenant B's operations can neither see nor touch tenant A's upstreams or tokens."""
     a = await store.create_tenant("tenant-a")
     b = await store.create_tenant("tenant-b")
-    await store.add_upstream("tenant-a", "files", url="http://127.0.0.1:1/mcp", headers={"X-Key": "a-secret"})
-    token_a, record_a = await store.create_token("tenant-a")
-    assert await store.list_upstreams("tenant-b") == []
-    assert await store.upstream_entries("tenant-b") == []
-    assert await store.list_tokens("tenant-b") == []
+    await store.tenant("tenant-a").add_upstream("files", url="http://127.0.0.1:1/mcp", headers={"X-Key": "a-secret"})
+    token_a, record_a = await store.tenant("tenant-a").create_token()
+    assert await store.tenant("tenant-b").list_upstreams() == []
+    assert await store.tenant("tenant-b").upstream_entries() == []
+    assert await store.tenant("tenant-b").list_tokens() == []
     with pytest.raises(NotFound):
-        await store.remove_upstream("tenant-b", "files")
+        await store.tenant("tenant-b").remove_upstream("files")
     with pytest.raises(NotFound):
-        await store.revoke_token("tenant-b", record_a.id)
+        await store.tenant("tenant-b").revoke_token(record_a.id)
     with pytest.raises(NotFound):
-        await store.revoke_token("tenant-b", record_a.prefix)
+        await store.tenant("tenant-b").revoke_token(record_a.prefix)
     # the same name in another tenant is a different upstream
-    await store.add_upstream("tenant-b", "files", url="http://127.0.0.1:2/mcp")
+    await store.tenant("tenant-b").add_upstream("files", url="http://127.0.0.1:2/mcp")
     snapshot = await store.load_snapshot()
     assert [e.spec.url for e in snapshot.upstreams_of(a.id)] == ["http://127.0.0.1:1/mcp"]
     assert [e.spec.url for e in snapshot.upstreams_of(b.id)] == ["http://127.0.0.1:2/mcp"]
     assert all(e.headers == () for e in snapshot.upstreams_of(b.id))
     entry = snapshot.authenticate(token_a)
     assert entry is not None and entry.tenant_id == a.id
-    assert (await store.list_tokens("tenant-a"))[0].revoked_at is None
+    assert (await store.tenant("tenant-a").list_tokens())[0].revoked_at is None

@@ -15,7 +15,7 @@ from msplex.mcp.session_ids import SessionCodec
 from msplex.mcp.session_state import SessionState
 from msplex.state import SharedState, open_state
 from msplex.store.models import utcnow
-from msplex.store.records import ControlSnapshot, TenantRecord, TokenEntry, UpstreamEntry
+from msplex.store.records import ITEM_KINDS, ControlSnapshot, ItemRuleRecord, TenantRecord, TokenEntry, UpstreamEntry
 
 __all__ = ["InProcess", "snapshot", "start"]
 
@@ -25,9 +25,12 @@ def snapshot(
     tokens: dict[str, tuple[str, str]] | None = None,
     upstreams: dict[str, Sequence[UpstreamEntry]] | None = None,
     version: int = 1,
+    rules: dict[str, Sequence[ItemRuleRecord]] | None = None,
 ) -> ControlSnapshot:
-    """Tenants as ``(id, slug, allow_anonymous)``; tokens as ``plaintext -> (tenant id, token id)``."""
+    """Tenants as ``(id, slug, allow_anonymous)``; tokens as ``plaintext -> (tenant id, token id)`` (members).
+    Without ``rules``, every item of every tenant is enabled for admins and members."""
     records = [TenantRecord(tid, slug, slug.title(), anon, utcnow()) for tid, slug, anon in tenants]
+    everything = tuple(ItemRuleRecord(kind, "*", True, ("member", "admin"), i) for i, kind in enumerate(ITEM_KINDS))
     return ControlSnapshot(
         version=version,
         tenants=MappingProxyType({t.slug: t for t in records}),
@@ -36,6 +39,7 @@ def snapshot(
         tokens=MappingProxyType(
             {token_digest(plain): TokenEntry(tenant_id=t, token_id=k) for plain, (t, k) in (tokens or {}).items()}
         ),
+        rules=MappingProxyType({t.id: tuple(rules[t.id]) if rules and t.id in rules else everything for t in records}),
     )
 
 

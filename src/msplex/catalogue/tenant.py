@@ -1,4 +1,5 @@
-"""One tenant's catalogue: its providers merged, swapped whole on change, changes announced.
+"""One tenant's catalogue: its providers merged, swapped whole on change, changes announced, and who
+may see which item (``access``).
 
 Providers call ``rebuild`` when a listing changes; the new merge replaces the
 old one in one assignment and every kind whose items differ (or that a source
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from msplex.access import Access
 from msplex.catalogue.merged import Catalogue
 from msplex.catalogue.provider import Health, Provider, Publish
 from msplex.events import Event, EventBus
@@ -28,6 +30,8 @@ class TenantCatalogue:
         self._providers: list[Provider] = []
         self._version = 0
         self.current = Catalogue.build(0, [])
+        self.access = Access()
+        """Who may see which of the items: the tenant's item rules, swapped whole when they change."""
 
     def add(self, provider: Provider) -> None:
         self._providers.append(provider)

@@ -1,8 +1,8 @@
 """The enforcement chain: an ordered tuple of stages, then dispatch.
 
-    1  authenticate      who is calling (a token, or nobody); a session stays with its opener
-    2  resolve_tenant    which one tenant the call is bound to
-    3  resolve_target    which connector instance and item the call is for
+    1  authenticate      who is calling (a token, an OIDC identity, or nobody); a session stays with its opener
+    2  resolve_tenant    which one tenant (and entity) the call is bound to, and who is looking (the viewer)
+    3  resolve_target    which connector instance and item the call is for, among those the viewer may see
     -  dispatch          execute it through the connector (or answer a list)
 
 Each stage takes the ``Call`` and returns it with new facts or raises
@@ -34,6 +34,7 @@ from msplex.chain.stages.resolve_target import ResolveTarget
 from msplex.chain.stages.resolve_tenant import ResolveTenant
 from msplex.directory import Directory
 from msplex.errors import Code, RpcError
+from msplex.identity.principals import Identities
 from msplex.protocol.jsonrpc import JSON
 
 __all__ = ["STAGES", "Chain", "Observer", "Outcome", "assemble"]
@@ -60,13 +61,14 @@ Observer = Callable[[Outcome], None]
 
 def assemble(
     *,
+    identities: Identities,
     directory: Directory,
     catalogues: Callable[[str], TenantCatalogue | None],
     observers: Sequence[Observer] = (),
 ) -> Chain:
     """Build the chain: each stage gets exactly the services it needs, in ``STAGES`` order."""
     return Chain(
-        (Authenticate(directory), ResolveTenant(directory), ResolveTarget(catalogues)),
+        (Authenticate(identities), ResolveTenant(directory), ResolveTarget(catalogues)),
         Dispatch(catalogues),
         observers,
     )

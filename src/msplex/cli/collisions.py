@@ -18,12 +18,11 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from msplex.call import Call
-from msplex.catalogue.listing import JSON, Listing, Source
+from msplex.catalogue.listing import Listing, Source
 from msplex.catalogue.merged import Catalogue
-from msplex.connectors.upstream.listing import read_listing
+from msplex.cli._catalogue import ListedOnly, listing_of
 from msplex.store.records import UpstreamEntry
-from msplex.upstream import UpstreamError, UpstreamSpec, open_session
+from msplex.upstream import UpstreamError, UpstreamSpec
 
 __all__ = ["Collision", "CollisionCheckFailed", "find_collisions"]
 
@@ -45,29 +44,15 @@ class CollisionCheckFailed(Exception):
         self.upstream = upstream
 
 
-class _ListedOnly:
-    """The sources here are only merged, never called."""
-
-    async def execute(self, call: Call) -> JSON:
-        raise RuntimeError("the collision check never dispatches")
-
-
 async def _listing(spec: UpstreamSpec, headers: Mapping[str, str], seconds: float) -> Listing:
-    async def header_source() -> Mapping[str, str]:
-        return headers
-
-    session = open_session(spec, header_source)
     try:
-        async with asyncio.timeout(seconds):
-            return await read_listing(session)
+        return await listing_of(spec, headers, seconds)
     except TimeoutError:
         raise CollisionCheckFailed(spec.name, f"no answer within {seconds:g} s") from None
     except UpstreamError as exc:
         raise CollisionCheckFailed(spec.name, str(exc) or type(exc).__name__) from None
     except (OSError, ValueError) as exc:  # e.g. a stdio command that cannot be started
         raise CollisionCheckFailed(spec.name, f"{type(exc).__name__}: {exc}") from None
-    finally:
-        await session.close()
 
 
 async def find_collisions(
@@ -91,7 +76,7 @@ async def find_collisions(
         if isinstance(result, BaseException):
             raise result
     listings = [r for r in results if isinstance(r, Listing)]
-    connector = _ListedOnly()
+    connector = ListedOnly()
     sources = [
         Source("upstream", o.spec.name, o.prefix, lst, connector) for o, lst in zip(others, listings, strict=False)
     ]

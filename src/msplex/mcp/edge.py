@@ -1,6 +1,8 @@
 """The ASGI application at the MCP paths: transport checks, then one era or the other.
 
-Routes: ``/mcp`` (tenant from the token), ``/mcp/v1/{tenant}``, ``/healthz``.
+Routes: ``/mcp`` (tenant from the token), ``/mcp/v1/{tenant}``, ``/mcp/entities/{slug}``
+(a branded endpoint), their protected-resource metadata under
+``/.well-known/oauth-protected-resource``, ``/healthz``.
 Per request, in order: path, ``Host``/``Origin``, method, body size, JSON;
 then the 2026-07-28 handler when the ``MCP-Protocol-Version`` header names a
 modern revision (or a request carries the modern envelope without a session),
@@ -11,6 +13,7 @@ through the chain (``Chain.run``).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,9 +21,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from msplex import protocol
-from msplex.call import Credential
+from msplex.call import Credential, Principal
 from msplex.errors import Code, RpcError, response
 from msplex.mcp import legacy, modern
+from msplex.mcp.auth_metadata import AS_PATHS, PRM_PREFIX, not_an_authorization_server, protected_resource
 from msplex.mcp.http import (
     BODY_TIMEOUT_SECONDS,
     Receive,
@@ -37,26 +41,35 @@ from msplex.mcp.session_ids import SessionCodec
 from msplex.protocol.jsonrpc import JSON
 
 if TYPE_CHECKING:
+    from msplex.call import Call
     from msplex.chain import Chain
     from msplex.connectors.upstream.subscriptions import Subscriptions
     from msplex.events import Listener
     from msplex.mcp.session_state import SessionState
-    from msplex.store.records import TenantRecord
+    from msplex.store.records import EntityRecord, TenantRecord
 
 __all__ = ["Edge", "Request", "Served"]
 
-_TENANT_PATH = re.compile(r"^/mcp/v1/([a-z][a-z0-9-]{0,62})/?$")
+_ENDPOINT = re.compile(r"^/mcp(?:/v1/(?P<tenant>[a-z][a-z0-9-]{0,62})|/entities/(?P<entity>[a-z][a-z0-9-]{0,62}))?/?$")
 
 
 class Served(Protocol):
     """What the edge needs from the gateway beyond the chain: how a tenant's server presents itself,
     its change events, and its resource subscriptions."""
 
-    def server_info(self, tenant: TenantRecord) -> JSON: ...
+    def server_info(self, tenant: TenantRecord, entity: EntityRecord | None = None) -> JSON: ...
 
     def capabilities(self, tenant: TenantRecord) -> JSON: ...
 
-    def instructions(self, tenant: TenantRecord) -> str | None: ...
+    def instructions(self, tenant: TenantRecord, entity: EntityRecord | None = None) -> str | None: ...
+
+    def issuers(self, endpoint: str) -> list[str]:
+        """The authorization servers whose tokens the MCP endpoint at path ``endpoint`` accepts."""
+        ...
+
+    def may_see_uri(self, call: Call, uri: str) -> bool:
+        """Whether the caller may see the resource at ``uri``."""
+        ...
 
     def listen(self, listener: Listener) -> Callable[[], None]: ...
 
@@ -66,15 +79,30 @@ class Served(Protocol):
 class Request:
     """What the era handlers need from the HTTP request, parsed once."""
 
-    __slots__ = ("accept_json", "accept_sse", "auth_malformed", "credential", "headers", "raw_headers", "tenant_slug")
+    __slots__ = (
+        "accept_json",
+        "accept_sse",
+        "auth_malformed",
+        "credential",
+        "entity_slug",
+        "headers",
+        "raw_headers",
+        "resource_metadata",
+        "tenant_slug",
+    )
 
-    def __init__(self, scope: Scope, tenant_slug: str | None) -> None:
+    def __init__(
+        self, scope: Scope, tenant_slug: str | None, entity_slug: str | None = None, resource_metadata: str = ""
+    ) -> None:
         self.raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         headers: dict[str, str] = {}
         for key, value in self.raw_headers:
             headers[key.decode("latin-1")] = value.decode("latin-1").strip()
         self.headers = headers
         self.tenant_slug = tenant_slug
+        self.entity_slug = entity_slug
+        self.resource_metadata = resource_metadata
+        """The URL of this endpoint's protected-resource metadata (for ``WWW-Authenticate``)."""
         accept = headers.get("accept", "")
         wildcard = "*/*" in accept  # a missing Accept is not a wildcard: the spec requires one (406)
         self.accept_json = wildcard or "application/json" in accept
@@ -103,6 +131,7 @@ class Edge:
         origin_allowed: Callable[[str], bool],
         max_body_bytes: int,
         body_timeout_seconds: float = BODY_TIMEOUT_SECONDS,
+        public_url: str = "http://127.0.0.1",
     ) -> None:
         self.chain = chain
         self.served = served
@@ -112,10 +141,21 @@ class Edge:
         self._origin_allowed = origin_allowed
         self._verdicts: dict[tuple[str, str | None], bool] = {}
         self.max_body_bytes = max_body_bytes
+        self.public_url = public_url.rstrip("/")
         self.body_timeout_seconds = body_timeout_seconds
         """How long a request body may take to arrive (``MSPLEX_BODY_TIMEOUT_SECONDS``): then 408."""
+        self.streams: dict[asyncio.Queue[JSON | None], Principal] = {}
+        """Open server-to-client streams and whose they are: a revoked credential's are closed."""
         self.on_session_ended: Callable[[str, str], Awaitable[None]] | None = None
         """Told (session id, tenant id) when a client ends its session: the durable record."""
+
+    def revalidate(self, still_valid: Callable[[Principal], bool]) -> int:
+        """Close the streams of principals whose credential no longer holds; how many were closed."""
+        gone = [queue for queue, principal in self.streams.items() if not still_valid(principal)]
+        for queue in gone:
+            del self.streams[queue]
+            queue.put_nowait(None)
+        return len(gone)
 
     def _transport_ok(self, host: str | None, origin: str | None) -> bool:
         """DNS-rebinding protection, memoised: the set of Host/Origin pairs seen is small."""
@@ -131,17 +171,14 @@ class Edge:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
-        if path in ("/mcp", "/mcp/"):
-            slug = None
-        elif (match := _TENANT_PATH.match(path)) is not None:
-            slug = match.group(1)
-        elif path == "/healthz":
-            await send_json(send, 200, {"status": "ok"})
+        match = _ENDPOINT.match(path)
+        if match is None:
+            await self._elsewhere(path, send)
             return
-        else:
-            await send_problem(send, 404, "Not Found", f"nothing is served at {path}")
-            return
-        request = Request(scope, slug)
+        endpoint = path.rstrip("/")
+        request = Request(
+            scope, match.group("tenant"), match.group("entity"), f"{self.public_url}{PRM_PREFIX}{endpoint}"
+        )
         host, origin = request.headers.get("host"), request.headers.get("origin")
         if not self._transport_ok(host, origin):
             if host is None or not self._host_allowed(host):
@@ -150,7 +187,9 @@ class Edge:
                 await send_problem(send, 403, "Forbidden", "the Origin header is not allowed")
             return
         if request.auth_malformed:
-            await send_problem(send, 401, "Unauthorized", "the Authorization header must be 'Bearer <token>'")
+            header = f'Bearer resource_metadata="{request.resource_metadata}", error="invalid_request"'
+            detail = "the Authorization header must be 'Bearer <token>'"
+            await send_problem(send, 401, "Unauthorized", detail, [(b"www-authenticate", header.encode())])
             return
         method = scope["method"]
         modern_version = request.headers.get("mcp-protocol-version") in protocol.MODERN_VERSIONS
@@ -164,6 +203,17 @@ class Edge:
             await legacy.delete(self, request, send)
         else:
             await send_empty(send, 405, [(b"allow", b"GET, POST, DELETE")])
+
+    async def _elsewhere(self, path: str, send: Send) -> None:
+        """Everything but an MCP endpoint: health, protected-resource metadata, OAuth paths, 404."""
+        if path == "/healthz":
+            await send_json(send, 200, {"status": "ok"})
+        elif path.startswith(PRM_PREFIX) and _ENDPOINT.match(endpoint := path[len(PRM_PREFIX) :] or "/mcp"):
+            await protected_resource(send, self.public_url, endpoint.rstrip("/"), self.served.issuers)
+        elif AS_PATHS.match(path):
+            await not_an_authorization_server(send, path)
+        else:
+            await send_problem(send, 404, "Not Found", f"nothing is served at {path}")
 
     async def _post(self, receive: Receive, send: Send, request: Request) -> None:
         content_type = request.headers.get("content-type", "")

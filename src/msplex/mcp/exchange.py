@@ -68,14 +68,14 @@ class Exchange:
             return {"error": error(protocol.REQUEST_TIMEOUT, "the client did not answer")}
         return answer
 
-    async def finish(self, response: JSON, status: int = 200) -> None:
+    async def finish(self, response: JSON, status: int = 200, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         if self.closed:
             return
         self.closed = True
         if self.streaming:
             await self.send({"type": "http.response.body", "body": sse_event(response), "more_body": False})
         else:
-            await send_json(self.send, status, response, self._headers)
+            await send_json(self.send, status, response, [*(self._headers or []), *(headers or [])] or None)
 
     async def abandon(self) -> None:
         """End the exchange without a response (the request was cancelled)."""

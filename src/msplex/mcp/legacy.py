@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from msplex import protocol
 from msplex.call import Call, SessionBinding
 from msplex.errors import Code, RpcError, http_status, response
+from msplex.mcp.auth_metadata import challenge
 from msplex.mcp.exchange import Exchange
 from msplex.mcp.http import Receive, Send, send_empty, send_json, send_problem
 from msplex.mcp.session_ids import LegacySession
@@ -37,8 +38,9 @@ END_SESSION = "msplex/end-session"
 _MODERN_ONLY_KEYS = ("resultType", "ttlMs", "cacheScope")
 
 
-async def _fail(send: Send, request_id: Any, exc: RpcError) -> None:
-    await send_json(send, http_status(exc, "legacy"), response(request_id, exc))
+async def _fail(send: Send, request_id: Any, exc: RpcError, request: Request | None = None) -> None:
+    headers = challenge(request, exc) if request is not None else None
+    await send_json(send, http_status(exc, "legacy"), response(request_id, exc), headers)
 
 
 async def post(edge: Edge, request: Request, message: Any, receive: Receive, send: Send) -> None:
@@ -118,6 +120,7 @@ def _call(
         client_capabilities=capabilities if capabilities is not None else (session.capabilities if session else {}),
         peer=peer,
         tenant_slug=request.tenant_slug,
+        entity_slug=request.entity_slug,
         credential=request.credential,
         client_info=client_info if client_info is not None else (session.client_info if session else None),
         log_level=log_level,
@@ -158,6 +161,7 @@ async def _serve(
     if task is not None:
         local.inflight[key] = task
     status = 200
+    headers: list[tuple[bytes, bytes]] = []
     try:
         _, result = await edge.chain.run(call)
         assert result is not None
@@ -166,6 +170,7 @@ async def _serve(
     except RpcError as exc:
         answer = response(request_id, exc)
         status = http_status(exc, "legacy")
+        headers = challenge(request, exc)
     except asyncio.CancelledError:
         if task is not None and key in local.cancelled:
             local.cancelled.discard(key)
@@ -175,7 +180,7 @@ async def _serve(
         raise
     finally:
         local.inflight.pop(key, None)
-    await exchange.finish(answer, status)
+    await exchange.finish(answer, status, headers)
 
 
 async def _initialize(edge: Edge, request: Request, message: JSON, send: Send) -> None:
@@ -204,7 +209,7 @@ async def _initialize(edge: Edge, request: Request, message: JSON, send: Send) -
     try:
         call, _ = await edge.chain.run(call, answered=True)
     except RpcError as exc:
-        await _fail(send, request_id, exc)
+        await _fail(send, request_id, exc, request)
         return
     tenant, principal = call.tenant, call.principal
     assert tenant is not None and principal is not None
@@ -212,9 +217,9 @@ async def _initialize(edge: Edge, request: Request, message: JSON, send: Send) -
     result: JSON = {
         "protocolVersion": version,
         "capabilities": edge.served.capabilities(tenant),
-        "serverInfo": edge.served.server_info(tenant),
+        "serverInfo": edge.served.server_info(tenant, call.entity),
     }
-    if instructions := edge.served.instructions(tenant):
+    if instructions := edge.served.instructions(tenant, call.entity):
         result["instructions"] = instructions
     await send_json(send, 200, result_response(request_id, result), [(b"mcp-session-id", token.encode())])
 
@@ -264,12 +269,16 @@ async def get_stream(edge: Edge, request: Request, receive: Receive, send: Send)
         await send_empty(send, 406)
         return
     session = await _session(edge, request, send, None)
-    if session is None or await _clear(edge, request, session, OPEN_STREAM, {}, None, send) is None:
+    if session is None:
+        return
+    cleared = await _clear(edge, request, session, OPEN_STREAM, {}, None, send)
+    if cleared is None or cleared.principal is None:
         return
     tenant_id, sid = session.tenant_id, session.sid
     local = edge.sessions.get(sid)
     queue: asyncio.Queue[JSON | None] = asyncio.Queue()
     local.streams.add(queue)
+    edge.streams[queue] = cleared.principal
 
     def render(event: Event) -> JSON | None:
         if event.tenant_id != tenant_id:
@@ -285,6 +294,7 @@ async def get_stream(edge: Edge, request: Request, receive: Receive, send: Send)
         await pump(edge.served.listen, receive, send, render, queue)
     finally:
         local.streams.discard(queue)
+        edge.streams.pop(queue, None)
 
 
 async def delete(edge: Edge, request: Request, send: Send) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from msplex import protocol
 from msplex.call import Call
 from msplex.errors import Code, RpcError, http_status, response
+from msplex.mcp.auth_metadata import challenge
 from msplex.mcp.exchange import Exchange
 from msplex.mcp.http import Receive, Send, send_empty, send_json
 from msplex.mcp.streams import pump
@@ -36,8 +37,9 @@ WATCH_AFTER = 0.2
 _LISTEN_FLAGS = {"tools": "toolsListChanged", "prompts": "promptsListChanged", "resources": "resourcesListChanged"}
 
 
-async def _reject(send: Send, request_id: Any, exc: RpcError) -> None:
-    await send_json(send, http_status(exc, "modern"), response(request_id, exc))
+async def _reject(send: Send, request_id: Any, exc: RpcError, request: Request | None = None) -> None:
+    headers = challenge(request, exc) if request is not None else None
+    await send_json(send, http_status(exc, "modern"), response(request_id, exc), headers)
 
 
 def _unsupported(requested: Any) -> RpcError:
@@ -81,17 +83,18 @@ async def post(edge: Edge, request: Request, message: Any, receive: Receive, sen
         client_capabilities=capabilities if isinstance(capabilities, dict) else {},
         peer=exchange,
         tenant_slug=request.tenant_slug,
+        entity_slug=request.entity_slug,
         credential=request.credential,
         client_info=client_info if isinstance(client_info, dict) else None,
         log_level=meta.get(protocol.LOG_LEVEL_META),
         headers=request.headers,
     )
     if method == "server/discover":
-        await _discover(edge, call, send)
+        await _discover(edge, request, call, send)
     elif method == "subscriptions/listen":
-        await _listen(edge, call, receive, send)
+        await _listen(edge, request, call, receive, send)
     else:
-        await _serve(edge, call, exchange, receive)
+        await _serve(edge, request, call, exchange, receive)
 
 
 def _ladder(request: Request, method: str, params: Any, version: str | None) -> RpcError | None:
@@ -136,13 +139,13 @@ def _ladder(request: Request, method: str, params: Any, version: str | None) -> 
     return None
 
 
-async def _cleared(edge: Edge, call: Call, send: Send) -> Call | None:
+async def _cleared(edge: Edge, request: Request, call: Call, send: Send) -> Call | None:
     """The call through the chain's ``EVERY_CALL`` stages, for methods the gateway answers itself;
     ``None`` once a denial has been answered."""
     try:
         cleared, _ = await edge.chain.run(call, answered=True)
     except RpcError as exc:
-        await _reject(send, call.request_id, exc)
+        await _reject(send, call.request_id, exc, request)
         return None
     return cleared
 
@@ -150,7 +153,7 @@ async def _cleared(edge: Edge, call: Call, send: Send) -> Call | None:
 def _stamp(edge: Edge, call: Call, result: JSON) -> JSON:
     """Every 2026-07-28 result names its server in ``_meta``."""
     if call.tenant is not None:
-        info = edge.served.server_info(call.tenant)
+        info = edge.served.server_info(call.tenant, call.entity)
         meta = result.get("_meta")
         result["_meta"] = (
             {**meta, protocol.SERVER_INFO_META: info} if isinstance(meta, dict) else {protocol.SERVER_INFO_META: info}
@@ -158,8 +161,8 @@ def _stamp(edge: Edge, call: Call, result: JSON) -> JSON:
     return result
 
 
-async def _discover(edge: Edge, call: Call, send: Send) -> None:
-    cleared = await _cleared(edge, call, send)
+async def _discover(edge: Edge, request: Request, call: Call, send: Send) -> None:
+    cleared = await _cleared(edge, request, call, send)
     if cleared is None:
         return
     tenant = cleared.tenant
@@ -168,16 +171,16 @@ async def _discover(edge: Edge, call: Call, send: Send) -> None:
         "resultType": "complete",
         "supportedVersions": list(protocol.MODERN_VERSIONS),
         "capabilities": edge.served.capabilities(tenant),
-        "serverInfo": edge.served.server_info(tenant),
+        "serverInfo": edge.served.server_info(tenant, cleared.entity),
         "ttlMs": LIST_TTL_MS,
         "cacheScope": "private",
     }
-    if instructions := edge.served.instructions(tenant):
+    if instructions := edge.served.instructions(tenant, cleared.entity):
         result["instructions"] = instructions
     await send_json(send, 200, result_response(call.request_id, _stamp(edge, cleared, result)))
 
 
-async def _serve(edge: Edge, call: Call, exchange: Exchange, receive: Receive) -> None:
+async def _serve(edge: Edge, request: Request, call: Call, exchange: Exchange, receive: Receive) -> None:
     task = asyncio.current_task()
     gone = False
 
@@ -199,7 +202,7 @@ async def _serve(edge: Edge, call: Call, exchange: Exchange, receive: Receive) -
     try:
         cleared, result = await edge.chain.run(call)
     except RpcError as exc:
-        await exchange.finish(response(call.request_id, exc), http_status(exc, "modern"))
+        await exchange.finish(response(call.request_id, exc), http_status(exc, "modern"), challenge(request, exc))
         return
     except asyncio.CancelledError:
         if gone and task is not None:
@@ -220,8 +223,8 @@ async def _serve(edge: Edge, call: Call, exchange: Exchange, receive: Receive) -
     await exchange.finish(result_response(call.request_id, _stamp(edge, cleared, result)))
 
 
-async def _listen(edge: Edge, call: Call, receive: Receive, send: Send) -> None:
-    cleared = await _cleared(edge, call, send)
+async def _listen(edge: Edge, request: Request, call: Call, receive: Receive, send: Send) -> None:
+    cleared = await _cleared(edge, request, call, send)
     if cleared is None:
         return
     tenant = cleared.tenant
@@ -231,7 +234,8 @@ async def _listen(edge: Edge, call: Call, receive: Receive, send: Send) -> None:
         wanted = {}
     honored: JSON = {flag: True for flag in _LISTEN_FLAGS.values() if wanted.get(flag) is True}
     uris = wanted.get("resourceSubscriptions")
-    subscribed = {u for u in uris if isinstance(u, str)} if isinstance(uris, list) else set()
+    asked = {u for u in uris if isinstance(u, str)} if isinstance(uris, list) else set()
+    subscribed = {u for u in asked if edge.served.may_see_uri(cleared, u)}
     if subscribed:
         honored["resourceSubscriptions"] = sorted(subscribed)
     meta = {protocol.SUBSCRIPTION_ID_META: call.request_id}
@@ -262,8 +266,11 @@ async def _listen(edge: Edge, call: Call, receive: Receive, send: Send) -> None:
         "params": {"notifications": honored, "_meta": meta},
     }
     queue: asyncio.Queue[JSON | None] = asyncio.Queue()
+    assert cleared.principal is not None
+    edge.streams[queue] = cleared.principal
     try:
         await pump(edge.served.listen, receive, send, render, queue, first=ack)
     finally:
+        edge.streams.pop(queue, None)
         if subscriptions is not None:
             await subscriptions.drop(listener_key)

@@ -1,12 +1,17 @@
-"""Persistent state: tenants, upstreams, tokens, the control version, replica status.
+"""Persistent state: tenants and what they own, tokens, the control version, replica status.
 
-Only this package touches the ORM; callers get frozen records from ``Store``.
+Only this package touches the ORM; callers get frozen records. What a tenant
+owns is reached through ``Store.tenant(slug)``.
 """
 
 from msplex.store.engine import make_engine, migrate
-from msplex.store.errors import AlreadyExists, Conflict, InvalidInput, NotFound, StoreError
+from msplex.store.errors import AlreadyExists, Conflict, InvalidInput, NotFound, SecretUnavailable, StoreError
 from msplex.store.records import (
     ControlSnapshot,
+    CustomerRecord,
+    EntityRecord,
+    ItemRuleRecord,
+    OidcProviderRecord,
     ReplicaRecord,
     StatusReport,
     TenantRecord,
@@ -19,7 +24,8 @@ from msplex.store.records import (
     hash_token,
 )
 from msplex.store.replicas import LIVE_WITHIN
-from msplex.store.store import TOKEN_PREFIX, SecretUnavailable, Store
+from msplex.store.store import Store
+from msplex.store.tenant import TOKEN_PREFIX, TenantStore
 
 __all__ = [
     "LIVE_WITHIN",
@@ -27,14 +33,19 @@ __all__ = [
     "AlreadyExists",
     "Conflict",
     "ControlSnapshot",
+    "CustomerRecord",
+    "EntityRecord",
     "InvalidInput",
+    "ItemRuleRecord",
     "NotFound",
+    "OidcProviderRecord",
     "ReplicaRecord",
     "SecretUnavailable",
     "StatusReport",
     "Store",
     "StoreError",
     "TenantRecord",
+    "TenantStore",
     "TokenEntry",
     "TokenRecord",
     "UnhealthyUpstream",

@@ -20,9 +20,14 @@ __all__ = [
     "Base",
     "ControlState",
     "Counter",
+    "Customer",
     "EndedSession",
+    "Entity",
+    "ItemRule",
+    "OidcProvider",
     "ReplicaStatus",
     "Tenant",
+    "TenantOwned",
     "UTCDateTime",
     "Upstream",
     "utcnow",
@@ -60,6 +65,13 @@ class Base(DeclarativeBase):
     pass
 
 
+class TenantOwned:
+    """A row that belongs to one tenant: read and written only through ``msplex.store.tenant.TenantStore``,
+    whose every query is filtered by this column."""
+
+    tenant_id: Mapped[str]
+
+
 class Tenant(Base):
     __tablename__ = "tenants"
 
@@ -70,7 +82,7 @@ class Tenant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Upstream(Base):
+class Upstream(TenantOwned, Base):
     __tablename__ = "upstreams"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "name", name="uq_upstreams_tenant_name"),)
 
@@ -83,19 +95,95 @@ class Upstream(Base):
     headers_enc: Mapped[str | None] = mapped_column(sa.Text)
     prefix: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    registered_by: Mapped[str] = mapped_column(sa.String(8), default="operator")
+    """``operator`` (the CLI on the host) or ``tenant`` (a tenant admin through the admin API)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ApiToken(Base):
+    """A personal access token: a tenant's (with a role, maybe a customer and tool patterns) or an
+    operator's (no tenant). Only the SHA-256 of the token is stored."""
+
     __tablename__ = "api_tokens"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[str | None] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     prefix: Mapped[str] = mapped_column(sa.String(16))
+    role: Mapped[str] = mapped_column(sa.String(16), default="member")
+    customer_id: Mapped[str | None] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    tools: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    """Glob patterns on public names that narrow what the role allows; ``None``: no narrowing."""
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Customer(TenantOwned, Base):
+    """One of an MSP's clients; belongs to exactly one tenant."""
+
+    __tablename__ = "customers"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "slug", name="uq_customers_tenant_slug"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(63))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ItemRule(TenantOwned, Base):
+    """Whether the catalogue items a pattern matches are enabled, and for which audiences. The last
+    matching rule (highest ``seq``) decides; an item no rule matches is off."""
+
+    __tablename__ = "item_rules"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "kind", "pattern", name="uq_item_rules_pattern"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    pattern: Mapped[str] = mapped_column(sa.String(300))
+    enabled: Mapped[bool] = mapped_column(sa.Boolean)
+    audiences: Mapped[list[str]] = mapped_column(sa.JSON)
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Entity(TenantOwned, Base):
+    """A branded endpoint, ``/mcp/entities/{slug}``: a tenant's selection of items under its own name."""
+
+    __tablename__ = "entities"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    title: Mapped[str | None] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    icon_url: Mapped[str | None] = mapped_column(sa.Text)
+    website_url: Mapped[str | None] = mapped_column(sa.Text)
+    support_url: Mapped[str | None] = mapped_column(sa.Text)
+    customer_id: Mapped[str | None] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    allow_anonymous: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    tools: Mapped[list[str]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OidcProvider(TenantOwned, Base):
+    """A tenant's own identity provider."""
+
+    __tablename__ = "oidc_providers"
+
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    issuer: Mapped[str] = mapped_column(sa.Text)
+    audience: Mapped[str] = mapped_column(sa.Text)
+    jwks_url: Mapped[str | None] = mapped_column(sa.Text)
+    customer_claim: Mapped[str] = mapped_column(sa.String(200))
+    roles_claim: Mapped[str] = mapped_column(sa.String(200))
+    role_map: Mapped[dict[str, str]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ControlState(Base):

@@ -10,15 +10,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
+from typing import Literal
 
 from msplex.catalogue.provider import HealthState
 from msplex.crypto import token_digest
 from msplex.upstream.base import Transport, UpstreamSpec
 
 __all__ = [
+    "AUDIENCES",
+    "ITEM_KINDS",
+    "ROLES",
+    "Audience",
     "ControlSnapshot",
+    "CustomerRecord",
+    "EntityRecord",
     "HealthState",
+    "ItemKind",
+    "ItemRuleRecord",
+    "OidcProviderRecord",
     "ReplicaRecord",
+    "Role",
     "StatusReport",
     "TenantRecord",
     "TokenEntry",
@@ -32,6 +44,15 @@ __all__ = [
 
 hash_token = token_digest
 """The stored form of a bearer token (``msplex.crypto.token_digest``)."""
+
+Role = Literal["admin", "member", "customer"]
+ROLES: tuple[Role, ...] = ("admin", "member", "customer")
+Audience = Literal["public", "customer", "member", "admin"]
+AUDIENCES: tuple[Audience, ...] = ("public", "customer", "member", "admin")
+"""Every identity resolves to exactly one: anonymous callers are ``public``, a role is its own audience."""
+ItemKind = Literal["tool", "prompt", "resource"]
+ITEM_KINDS: tuple[ItemKind, ...] = ("tool", "prompt", "resource")
+_EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,30 +94,100 @@ class UpstreamEntry:
 
 @dataclass(frozen=True, slots=True)
 class TokenRecord:
+    """A token as listed to operators: never the token, only its recognisable prefix."""
+
     id: str
-    tenant_id: str
+    tenant_id: str | None
     name: str
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    role: Role | None = "member"
+    """``None`` for an operator token."""
+    customer: str | None = None
+    """The customer's slug, for a customer token."""
+    tools: tuple[str, ...] | None = None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class TokenEntry:
-    tenant_id: str
+    """A live token as authentication needs it (from the snapshot: no database round trip)."""
+
+    tenant_id: str | None
     token_id: str
+    role: Role | None = "member"
+    """``None``: an operator token (no tenant; the admin API across tenants)."""
+    customer_id: str | None = None
+    tools: tuple[str, ...] | None = None
+    expires_at: float | None = None
+    """Unix time."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    id: str
+    tenant_id: str
+    slug: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRuleRecord:
+    kind: ItemKind
+    pattern: str
+    enabled: bool
+    audiences: tuple[Audience, ...]
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRecord:
+    id: str
+    tenant_id: str
+    slug: str
+    name: str
+    title: str | None
+    description: str | None
+    icon_url: str | None
+    website_url: str | None
+    support_url: str | None
+    customer_id: str | None
+    allow_anonymous: bool
+    tools: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OidcProviderRecord:
+    tenant_id: str
+    issuer: str
+    audience: str
+    jwks_url: str | None
+    customer_claim: str
+    roles_claim: str
+    role_map: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
 
 
 @dataclass(frozen=True, slots=True)
 class ControlSnapshot:
     """Tenants by slug and id, enabled upstreams per tenant id in registration
-    order (earliest first: it wins a contested unprefixed name), live tokens by hash."""
+    order (earliest first: it wins a contested unprefixed name), live tokens by hash,
+    and per tenant its customers, item rules (in ``seq`` order) and OIDC provider;
+    entities by slug."""
 
     version: int
     tenants: Mapping[str, TenantRecord]
     tenants_by_id: Mapping[str, TenantRecord]
     upstreams: Mapping[str, tuple[UpstreamEntry, ...]] = field(repr=False)  # holds header values
     tokens: Mapping[str, TokenEntry] = field(repr=False)
+    customers: Mapping[str, CustomerRecord] = field(default_factory=lambda: MappingProxyType({}))
+    """By customer id."""
+    rules: Mapping[str, tuple[ItemRuleRecord, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    entities: Mapping[str, EntityRecord] = field(default_factory=lambda: MappingProxyType({}))
+    oidc: Mapping[str, OidcProviderRecord] = field(default_factory=lambda: MappingProxyType({}))
 
     def authenticate(self, token: str) -> TokenEntry | None:
         return self.tokens.get(hash_token(token))

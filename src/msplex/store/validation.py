@@ -12,8 +12,12 @@ from msplex.store.errors import InvalidInput
 __all__ = [
     "RESERVED_HEADERS",
     "SLUG",
+    "check_audiences",
     "check_command",
+    "check_display_name",
     "check_headers",
+    "check_patterns",
+    "check_role_map",
     "check_slug",
     "check_upstream_name",
     "check_url",
@@ -37,12 +41,51 @@ RESERVED_HEADERS = frozenset(
 """Headers the gateway sets itself on upstream requests; an operator may not override them."""
 
 
-def check_slug(slug: str) -> str:
+def check_slug(slug: str, field: str = "tenant slug") -> str:
     if not SLUG.match(slug):
-        raise InvalidInput(
-            "tenant slug", f"'{slug}' must be 2-63 characters of a-z, 0-9 and '-', starting with a letter"
-        )
+        raise InvalidInput(field, f"'{slug}' must be 2-63 characters of a-z, 0-9 and '-', starting with a letter")
     return slug
+
+
+def check_display_name(name: str, field: str) -> str:
+    display = name.strip()
+    if not display or len(display) > 200 or any(c in display for c in "\r\n\x00"):
+        raise InvalidInput(field, "must be 1-200 characters on one line")
+    return display
+
+
+_PATTERN = re.compile(r"^[\x21-\x7e]{1,300}$")
+
+
+def check_patterns(patterns: Sequence[str]) -> tuple[str, ...]:
+    """Glob patterns on public item names (``*``, ``?``, ``[...]``): printable, no spaces, at most 300 characters."""
+    if isinstance(patterns, str):
+        raise InvalidInput("pattern", "give a list of patterns")
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not _PATTERN.match(pattern):
+            raise InvalidInput("pattern", f"{pattern!r} must be 1-300 printable characters without spaces")
+    return tuple(patterns)
+
+
+def check_audiences(audiences: Sequence[str]) -> tuple[str, ...]:
+    from msplex.store.records import AUDIENCES
+
+    chosen = tuple(a for a in AUDIENCES if a in audiences)
+    unknown = [a for a in audiences if a not in AUDIENCES]
+    if unknown or not chosen:
+        raise InvalidInput("audience", f"choose from {', '.join(AUDIENCES)} (got {', '.join(audiences) or 'none'})")
+    return chosen
+
+
+def check_role_map(role_map: Mapping[str, str]) -> dict[str, str]:
+    from msplex.store.records import ROLES
+
+    for group, role in role_map.items():
+        if not group or role not in ROLES:
+            raise InvalidInput(
+                "role map", f"'{group}={role}' must map a provider role or group to one of {', '.join(ROLES)}"
+            )
+    return dict(role_map)
 
 
 def check_upstream_name(name: str) -> str:
@@ -53,12 +96,13 @@ def check_upstream_name(name: str) -> str:
     return name
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, field: str = "url", *, https_only: bool = False) -> str:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("url", "must be an absolute http:// or https:// URL")
+    schemes = ("https",) if https_only else ("http", "https")
+    if parts.scheme not in schemes or not parts.hostname:
+        raise InvalidInput(field, f"must be an absolute {' or '.join(s + '://' for s in schemes)} URL")
     if parts.username is not None or parts.password is not None:
-        raise InvalidInput("url", "must not embed credentials; pass them with --header instead")
+        raise InvalidInput(field, "must not embed credentials; pass them with --header instead")
     return url
 
 

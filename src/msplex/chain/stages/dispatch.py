@@ -1,7 +1,8 @@
 """The last stage: execute the cleared call.
 
 A call with a target goes to its connector; lists are answered from the
-tenant's catalogue (filtered before they are paginated); nothing else is served.
+tenant's catalogue, filtered to what the caller may see before they are
+paginated; nothing else is served.
 """
 
 from __future__ import annotations
@@ -39,8 +40,11 @@ class Dispatch:
             if tenant is None:
                 return {protocol.LIST_METHODS[method]: []}
             await tenant.settle()
+            assert call.viewer is not None  # resolve_tenant ran
+            catalogue = tenant.current
+            visible = tenant.access.visible(catalogue, call.viewer)
             try:
-                return tenant.current.page(method, call.params.get("cursor"), self._page_size)
+                return catalogue.page(method, call.params.get("cursor"), self._page_size, visible)
             except ValueError:
                 raise RpcError(Code.INVALID_PARAMS, "Invalid cursor") from None
         if method == "notifications/roots/list_changed":

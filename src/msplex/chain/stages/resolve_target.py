@@ -1,9 +1,10 @@
 """Stage 3: resolve what the call is for, before any policy stage looks at it.
 
 A ``tools/call``, ``prompts/get``, ``resources/read``, resource subscription or
-completion names an item; this stage finds it in the tenant's catalogue and
-records the ``Target`` (provider, connector instance, the name there), which
-every later stage reads and dispatch executes. A name nobody lists is answered
+completion names an item; this stage finds it among the items the caller may
+see (``msplex.access``: an item the caller may not call is answered exactly as
+one that does not exist) and records the ``Target`` (provider, connector
+instance, the name there), which every later stage reads and dispatch executes. A name nobody lists is answered
 at once once every source has been listed or has failed at least once; right
 after start-up a late source is given a moment. A 2026-07-28 call's
 ``Mcp-Param-*`` headers must agree with its arguments: an intermediary routes
@@ -43,12 +44,13 @@ class ResolveTarget:
         tenant = self._catalogues(call.tenant.id)
         if tenant is None:
             raise RpcError(Code.NOT_FOUND, "this tenant has no catalogue")
+        assert call.viewer is not None
         lookup = _lookup(method, call.params)
         target = lookup(tenant.current)
         if target is None:
             await tenant.settle()
             target = lookup(tenant.current)
-        if target is None:
+        if target is None or not tenant.access.visible(tenant.current, call.viewer)(target):
             raise _not_found(method, call.params)
         if method == "tools/call" and call.era == "modern" and call.headers is not None:
             mapping = tenant.current.param_maps.get(target.public)

@@ -1,0 +1,113 @@
+"""Who may see, and so call, which catalogue item: the one effective-items function.
+
+An item is visible to a viewer when all of these hold:
+
+1. the tenant's item rules enable it for the viewer's audience: the last rule whose
+   pattern matches the item decides, and an item no rule matches is off (new items
+   arrive disabled);
+2. a token's tool patterns, if it has any, match it (they only narrow the role);
+3. on an entity endpoint, the entity's selection matches it.
+
+``tools/list`` (and the other lists), ``tools/call`` (and get, read, subscribe,
+complete), the CLI's ``tool effective`` and the admin API all ask this module, so
+"did this caller see this item?" has one answer. Patterns are shell globs on public
+names (``ev__*``, ``docs+file://*``), matched case-sensitively.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fnmatch import translate
+from functools import lru_cache
+
+from msplex.call import Target, TargetKind, Viewer
+from msplex.catalogue.merged import Catalogue
+from msplex.store.records import Audience, ItemRuleRecord
+
+__all__ = ["Access", "Item", "Viewer", "matches"]
+
+_CACHE_VIEWERS = 256
+
+
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(translate(pattern))
+
+
+def matches(patterns: Sequence[str], name: str) -> bool:
+    return any(_compiled(p).match(name) for p in patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One catalogue item as the effective view shows it (CLI, admin API)."""
+
+    kind: TargetKind
+    public: str
+    source: str
+    enabled: bool
+    audiences: tuple[Audience, ...]
+    visible: bool
+    rule: str | None
+    """The pattern of the deciding rule; ``None``: no rule matches (off by default)."""
+
+
+class Access:
+    """One tenant's item rules, compiled; swapped whole when they change."""
+
+    def __init__(self, rules: Sequence[ItemRuleRecord] = ()) -> None:
+        self.rules = tuple(rules)
+        self._ordered = tuple((r, _compiled(r.pattern)) for r in reversed(self.rules))
+        self._sets: dict[tuple[int, Viewer], frozenset[tuple[str, str]]] = {}
+
+    def decide(self, kind: TargetKind, public: str) -> ItemRuleRecord | None:
+        """The rule that decides an item: the newest whose pattern matches."""
+        for rule, pattern in self._ordered:
+            if rule.kind == kind and pattern.match(public):
+                return rule
+        return None
+
+    def allows(self, viewer: Viewer, kind: TargetKind, public: str) -> bool:
+        rule = self.decide(kind, public)
+        if rule is None or not rule.enabled or viewer.audience not in rule.audiences:
+            return False
+        if viewer.tools is not None and not matches(viewer.tools, public):
+            return False
+        return viewer.selection is None or matches(viewer.selection, public)
+
+    def visible(self, catalogue: Catalogue, viewer: Viewer) -> Callable[[Target], bool]:
+        """The predicate for one caller on one catalogue. Listed items are decided once per
+        (catalogue version, viewer) and looked up after; a URI no listing names is decided on the spot."""
+        key = (catalogue.version, viewer)
+        allowed = self._sets.get(key)
+        if allowed is None:
+            if len(self._sets) >= _CACHE_VIEWERS:
+                self._sets.clear()
+            allowed = self._sets[key] = frozenset(
+                (t.kind, t.public)
+                for entries in catalogue.entries.values()
+                for _, t in entries
+                if self.allows(viewer, t.kind, t.public)
+            )
+
+        def visible(target: Target) -> bool:
+            if target.item is None:
+                return self.allows(viewer, target.kind, target.public)
+            return (target.kind, target.public) in allowed
+
+        return visible
+
+    def effective(self, catalogue: Catalogue, viewer: Viewer | None) -> list[Item]:
+        """Every item of the catalogue with its state and, for ``viewer``, whether it is visible."""
+        items: list[Item] = []
+        for entries in catalogue.entries.values():
+            for _, target in entries:
+                rule = self.decide(target.kind, target.public)
+                enabled = rule is not None and rule.enabled
+                audiences = rule.audiences if rule is not None and rule.enabled else ()
+                visible = viewer is not None and self.allows(viewer, target.kind, target.public)
+                pattern = rule.pattern if rule is not None else None
+                items.append(Item(target.kind, target.public, target.instance, enabled, audiences, visible, pattern))
+        return sorted(items, key=lambda i: (i.kind, i.public))
