@@ -21,7 +21,8 @@ an expired one, costs no JWKS fetch and no signature verification.
 
 A verified token's verdict is remembered, keyed by the token's digest, until
 its expiry (plus leeway, as uncached verification would), so the hot path pays
-one dictionary lookup and one clock comparison. The cache is an LRU of
+one dictionary lookup and one clock comparison (and the token's SHA-256, unless
+it comes as a ``Credential`` that already holds it). The cache is an LRU of
 ``cache_size`` entries; a verdict is also dropped once a later fetch of the
 JWKS no longer lists the key that verified it (noticed at the next uncached
 verification).
@@ -34,40 +35,26 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Final
 
 import httpx
-from jwt import InvalidAlgorithmError, InvalidSignatureError, PyJWS, PyJWTError
 
 from msplex.call import Credential
 from msplex.crypto import token_digest
-from msplex.identity._jwks import (
-    ALGORITHMS,
-    DEFAULT_MAX_AGE,
-    Fetched,
-    FetchError,
-    JwksSource,
-    KeySet,
-    SigningKey,
-    discovery_url,
-    fetch_json,
-    jwks_uri_of,
-    parse_jwks,
-    url_problem,
+from msplex.identity._checks import (
+    ROLES,
+    Role,
+    VerifiedToken,
+    check_claims,
+    check_header,
+    check_signature,
+    select_key,
+    unavailable,
+    unknown_kid,
 )
-from msplex.identity._token import (
-    CHECKS,
-    Check,
-    InvalidToken,
-    claim_at,
-    iso,
-    looks_like_jwt,
-    numeric_claim,
-    parse,
-    safe,
-    shown,
-    unverified_issuer,
-)
+from msplex.identity._diagnose import Finding, diagnose
+from msplex.identity._jwks import ALGORITHMS, FetchError, JwksSource, KeySet, SigningKey, url_problem
+from msplex.identity._token import CHECKS, Check, InvalidToken, looks_like_jwt, parse, unverified_issuer
 
 __all__ = [
     "ALGORITHMS",
@@ -85,10 +72,7 @@ __all__ = [
     "unverified_issuer",
 ]
 
-Role = Literal["admin", "member", "customer"]
-ROLES: Final[frozenset[str]] = frozenset({"admin", "member", "customer"})
 _MAX_LEEWAY: Final = 300.0
-_JWS: Final = PyJWS(algorithms=sorted(ALGORITHMS))
 
 
 def _no_roles() -> Mapping[str, str]:
@@ -139,186 +123,6 @@ class OidcProvider:
             raise ValueError(f"OIDC role_map maps to {', '.join(unknown)}; roles are admin, member and customer")
         object.__setattr__(self, "algorithms", algorithms)
         object.__setattr__(self, "role_map", MappingProxyType(role_map))
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedToken:
-    """Who a verified token speaks for.
-
-    Invariant: ``role == "customer"`` exactly when ``customer`` is set; a token
-    with a customer claim is that customer's, whatever roles it also claims.
-    ``claims`` is a read-only view of all the token's claims.
-    """
-
-    issuer: str
-    subject: str
-    expires_at: float
-    role: Role
-    tenant: str | None
-    customer: str | None
-    claims: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One result of ``diagnose``: what was checked (``check``) and what was found, in words for an operator."""
-
-    ok: bool
-    check: str
-    message: str
-
-
-def _check_header(header: Mapping[str, Any], provider: OidcProvider) -> tuple[str, str | None]:
-    """The token's ``alg`` (accepted by ``provider``) and ``kid``."""
-    alg: str = header["alg"]
-    if alg not in provider.algorithms:
-        if alg.lower() == "none":
-            why = "unsigned tokens (alg none) are not accepted"
-        elif alg.upper().startswith("HS"):
-            why = f"the symmetric alg {shown(alg)} is not accepted, only asymmetric signatures are"
-        else:
-            why = f"alg {shown(alg)} is not accepted"
-        raise InvalidToken("algorithm", f"{why} (accepted: {', '.join(sorted(provider.algorithms))})")
-    return alg, header.get("kid")
-
-
-def _audiences(claims: Mapping[str, Any], expected: str) -> list[str]:
-    aud = claims.get("aud")
-    if aud is None:
-        raise InvalidToken("audience", f"the token has no aud claim; expected {shown(expected, 200)}")
-    if isinstance(aud, str):
-        return [aud]
-    if isinstance(aud, list) and all(isinstance(value, str) for value in aud):
-        return aud
-    raise InvalidToken("audience", f"the aud claim is {shown(aud)}, not a string or a list of strings")
-
-
-def _seen(values: list[str]) -> str:
-    listed = ", ".join(shown(value, 48) for value in values[:4])
-    return (listed + (f" and {len(values) - 4} more" if len(values) > 4 else "")) or "none"
-
-
-def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> float:
-    """The token's ``exp`` once ``exp``, ``nbf`` and ``iat`` agree with ``now`` give or take ``leeway``."""
-    exp = numeric_claim(claims, "exp", required=True)
-    assert exp is not None
-    if exp <= now - leeway:
-        raise InvalidToken("expired", f"the token expired at {iso(exp)}, {now - exp:.0f} s ago (leeway {leeway:g} s)")
-    nbf = numeric_claim(claims, "nbf", required=False)
-    if nbf is not None and nbf > now + leeway:
-        raise InvalidToken(
-            "not_yet_valid",
-            f"the token is valid from {iso(nbf)}, {nbf - now:.0f} s from now (leeway {leeway:g} s); "
-            "the clocks of this host and the identity provider may disagree",
-        )
-    iat = numeric_claim(claims, "iat", required=False)
-    if iat is not None and iat > now + leeway:
-        raise InvalidToken(
-            "issued_in_future",
-            f"the token was issued at {iso(iat)}, {iat - now:.0f} s in the future (leeway {leeway:g} s); "
-            "the clocks of this host and the identity provider may disagree",
-        )
-    return exp
-
-
-def _name_claim(claims: Mapping[str, Any], path: str) -> str | None:
-    value = claim_at(claims, path)
-    if value is None or (isinstance(value, str) and value):
-        return value
-    raise InvalidToken("claims", f"the {shown(path)} claim is {shown(value)}, not a non-empty string")
-
-
-def _identity(claims: Mapping[str, Any], provider: OidcProvider) -> tuple[Role, str | None, str | None]:
-    """Role, tenant slug and customer slug. An unknown role value grants nothing; no known role means member."""
-    tenant = _name_claim(claims, provider.tenant_claim)
-    customer = _name_claim(claims, provider.customer_claim)
-    raw = claim_at(claims, provider.roles_claim)
-    if raw is None:
-        values: list[str] = []
-    elif isinstance(raw, str):
-        values = [raw]
-    elif isinstance(raw, list) and all(isinstance(value, str) for value in raw):
-        values = raw
-    else:
-        raise InvalidToken(
-            "claims", f"the {shown(provider.roles_claim)} claim is {shown(raw)}, not a string or a list of strings"
-        )
-    role_map = provider.role_map
-    roles = {role_map.get(value, value) for value in values}
-    if customer is not None:
-        return "customer", tenant, customer
-    if "admin" in roles:
-        return "admin", tenant, None
-    if "customer" in roles and "member" not in roles:
-        raise InvalidToken(
-            "claims", f"the token's role is customer but it has no {shown(provider.customer_claim)} claim naming one"
-        )
-    return "member", tenant, None
-
-
-def _check_claims(claims: dict[str, Any], provider: OidcProvider, now: float) -> VerifiedToken:
-    """The identity the claims describe, once every claim check passes; the signature is not looked at."""
-    issuer = claims.get("iss")
-    if issuer != provider.issuer:
-        seen = f"is {shown(issuer, 200)}" if issuer is not None else "is missing"
-        raise InvalidToken("issuer", f"the token's iss {seen}; expected {shown(provider.issuer, 200)}")
-    audiences = _audiences(claims, provider.audience)
-    if provider.audience not in audiences:
-        raise InvalidToken(
-            "audience", f"the token is for audience {_seen(audiences)}; expected {shown(provider.audience, 200)}"
-        )
-    exp = _check_times(claims, now, provider.leeway)
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
-        raise InvalidToken("claims", f"the sub claim is {shown(subject)}, not a non-empty string")
-    role, tenant, customer = _identity(claims, provider)
-    return VerifiedToken(provider.issuer, subject, exp, role, tenant, customer, MappingProxyType(claims))
-
-
-def _select(keys: KeySet, kid: str | None, alg: str) -> SigningKey | None:
-    """The key that must verify the token, ``None`` if no key has its kid; refuses a kid-less or misfit token."""
-    if kid is None:
-        if len(keys.keys) != 1:
-            raise InvalidToken(
-                "kid", f"the token names no kid and the provider publishes {len(keys.keys)} usable keys, not exactly 1"
-            )
-        candidates: tuple[SigningKey, ...] = keys.keys
-    else:
-        found = keys.by_kid.get(kid)
-        if found is None:
-            return None
-        candidates = found
-    for key in candidates:
-        if alg in key.verifiers:
-            return key
-    fits = "; ".join(key.describe() for key in candidates)
-    raise InvalidToken("algorithm", f"alg {shown(alg)} does not fit the key: {fits}")
-
-
-def _unknown_kid(kid: str | None, keys: KeySet) -> InvalidToken:
-    if kid is not None and kid in keys.ignored_kids:
-        return InvalidToken("kid", f"the provider's {keys.ignored_kids[kid]}")
-    known = ", ".join(shown(k, 40) for k in list(keys.by_kid)[:8]) or "none"
-    return InvalidToken("kid", f"the provider publishes no key with kid {shown(kid)} (known kids: {known})")
-
-
-def _check_signature(token: str, key: SigningKey, alg: str) -> None:
-    try:
-        _JWS.decode_complete(token, key=key.verifiers[alg], algorithms=[alg])
-    except InvalidSignatureError:
-        raise InvalidToken("signature", f"the signature does not verify with key {key.describe()}") from None
-    except InvalidAlgorithmError:
-        raise InvalidToken("algorithm", f"alg {shown(alg)} does not fit the key {key.describe()}") from None
-    except PyJWTError as exc:
-        raise InvalidToken(
-            "malformed", f"the token could not be decoded for verification ({type(exc).__name__})"
-        ) from None
-
-
-def _unavailable(provider: OidcProvider) -> InvalidToken:
-    return InvalidToken(
-        "jwks_unavailable", f"the signing keys of {shown(provider.issuer, 200)} could not be fetched; try again later"
-    )
 
 
 _Verdict = tuple[VerifiedToken, float, str]
@@ -386,19 +190,19 @@ class OidcVerifier:
     async def _verify(self, token: str) -> tuple[VerifiedToken, SigningKey]:
         provider = self._provider
         header, claims = parse(token)
-        alg, kid = _check_header(header, provider)
-        verdict = _check_claims(claims, provider, self._clock())
+        alg, kid = check_header(header, provider)
+        verdict = check_claims(claims, provider, self._clock())
         try:
             keys = self._observe(await self._source.current())
         except FetchError:
-            raise _unavailable(provider) from None
-        key = _select(keys, kid, alg)
+            raise unavailable(provider) from None
+        key = select_key(keys, kid, alg)
         if key is None:
             keys = self._observe(await self._source.refreshed(keys))
-            key = _select(keys, kid, alg)
+            key = select_key(keys, kid, alg)
             if key is None:
-                raise _unknown_kid(kid, keys)
-        _check_signature(token, key, alg)
+                raise unknown_kid(kid, keys)
+        check_signature(token, key, alg)
         return verdict, key
 
     def _observe(self, keys: KeySet) -> KeySet:
@@ -410,178 +214,3 @@ class OidcVerifier:
                 for digest in [d for d, (_, _, thumbprint) in self._verdicts.items() if thumbprint in gone]:
                     del self._verdicts[digest]
         return keys
-
-
-async def diagnose(
-    provider: OidcProvider,
-    http: httpx.AsyncClient,
-    token: str | None = None,
-    *,
-    clock: Callable[[], float] = time.time,
-    timeout: float = 5.0,  # noqa: ASYNC109 - bounds each fetch, not the whole diagnosis
-) -> list[Finding]:
-    """What works and what does not between this host and ``provider``, and about ``token`` if given.
-
-    Fetches afresh (no cache): the discovery document (reachable, ``issuer``
-    matching), the JWKS (reachable, its usable keys by kid and algorithm, the
-    ignored ones and why), the clock skew against the provider's HTTP ``Date``;
-    then for a token every check on its own (so all problems show, not just the
-    first) and the verdict ``verify`` would reach with these keys. Never
-    raises for what it finds; no message contains the token.
-    """
-    findings: list[Finding] = []
-
-    def note(ok: bool, check: str, message: str) -> None:
-        findings.append(Finding(ok, check, safe(message, 2000)))
-
-    skew: float | None = None
-    jwks_url = provider.jwks_url
-    if jwks_url is None:
-        try:
-            fetched = await fetch_json(http, discovery_url(provider.issuer), within=timeout)
-        except FetchError as exc:
-            note(False, "discovery", f"discovery document unreachable: {exc.detail}")
-        else:
-            skew = _skew(fetched, clock)
-            note(True, "discovery", f"discovery document {fetched.url} reachable")
-            try:
-                jwks_url = jwks_uri_of(fetched, issuer=provider.issuer, allow_http=provider.allow_http)
-            except FetchError as exc:
-                note(False, "discovery_issuer", exc.detail)
-            else:
-                note(True, "discovery_issuer", f"discovery issuer matches {provider.issuer}; jwks_uri {jwks_url}")
-    keys: KeySet | None = None
-    if jwks_url is None:
-        note(False, "jwks", "JWKS not fetched: no usable jwks_uri from discovery")
-    else:
-        try:
-            fetched = await fetch_json(http, jwks_url, within=timeout)
-            max_age = fetched.max_age if fetched.max_age is not None else DEFAULT_MAX_AGE
-            keys = parse_jwks(fetched.document, source=jwks_url, fetched_at=clock(), max_age=max_age)
-        except FetchError as exc:
-            note(False, "jwks", f"JWKS unreachable or invalid: {exc.detail}")
-        else:
-            skew = _skew(fetched, clock) if skew is None else skew
-            note(bool(keys.keys), "jwks", f"JWKS {jwks_url}: {keys.describe()}; kept for {max_age:g} s")
-    if skew is not None:
-        note(abs(skew) <= provider.leeway, "clock", _skew_message(skew, provider.leeway))
-    if token is not None:
-        _diagnose_token(provider, token, keys, clock(), note)
-    return findings
-
-
-def _skew(fetched: Fetched, clock: Callable[[], float]) -> float | None:
-    """This host's clock minus the provider's (from its ``Date`` header, to the second)."""
-    return None if fetched.server_date is None else clock() - fetched.server_date
-
-
-def _skew_message(skew: float, leeway: float) -> str:
-    if abs(skew) < 2:
-        return f"this host's clock agrees with the identity provider's (HTTP Date) to within 2 s; leeway {leeway:g} s"
-    relation = "ahead of" if skew > 0 else "behind"
-    return (
-        f"this host's clock is about {abs(skew):.0f} s {relation} the identity provider's (HTTP Date); "
-        f"leeway {leeway:g} s"
-    )
-
-
-def _time_finding(name: str, at: float | None, now: float, leeway: float) -> tuple[bool, str]:
-    if at is None:
-        return True, f"no {name} claim"
-    delta = at - now
-    when = f"{delta:.0f} s from now" if delta >= 0 else f"{-delta:.0f} s ago"
-    if name == "exp":
-        ok = at > now - leeway
-        verdict = "not expired" if at > now else ("expired, within leeway" if ok else "expired beyond leeway")
-    else:
-        ok = at <= now + leeway
-        if at <= now:
-            verdict = "in the past"
-        else:
-            within = "within leeway" if ok else "beyond leeway"
-            verdict = f"in the future, {within}: this host's clock is at least {delta:.0f} s behind the token issuer's"
-    return ok, f"{name} {iso(at)}, {when} ({verdict}; leeway {leeway:g} s)"
-
-
-def _named(value: str | None) -> str:
-    return shown(value) if value is not None else "none"
-
-
-def _diagnose_token(
-    provider: OidcProvider,
-    token: str,
-    keys: KeySet | None,
-    now: float,
-    note: Callable[[bool, str, str], None],
-) -> None:
-    try:
-        header, claims = parse(token)
-    except InvalidToken as exc:
-        note(False, "token", exc.description)
-        note(False, "verdict", f"refused: {exc.description}")
-        return
-    alg, kid = header["alg"], header.get("kid")
-    accepted = alg in provider.algorithms
-    note(accepted, "algorithm", f"header alg {shown(alg)} is {'' if accepted else 'not '}accepted")
-    key: SigningKey | None = None
-    if keys is None:
-        note(False, "kid", f"header kid {shown(kid)}: no JWKS to look it up in")
-    elif accepted:
-        try:
-            key = _select(keys, kid, alg)
-        except InvalidToken as exc:
-            note(False, "kid", exc.description)
-        else:
-            if key is None:
-                note(False, "kid", f"header kid {shown(kid)}: {_unknown_kid(kid, keys).description}")
-            else:
-                note(True, "kid", f"header kid {shown(kid)}: the JWKS has {key.describe()}")
-    if key is not None:
-        try:
-            _check_signature(token, key, alg)
-        except InvalidToken as exc:
-            note(False, "signature", exc.description)
-        else:
-            note(True, "signature", f"signature valid ({alg} with key {key.describe()})")
-    issuer = claims.get("iss")
-    note(issuer == provider.issuer, "issuer", f"iss {shown(issuer, 200)}; expected {shown(provider.issuer, 200)}")
-    try:
-        audiences = _audiences(claims, provider.audience)
-    except InvalidToken as exc:
-        note(False, "audience", exc.description)
-    else:
-        expected = shown(provider.audience, 200)
-        note(provider.audience in audiences, "audience", f"aud {_seen(audiences)}; expected {expected} among them")
-    note(True, "now", f"now is {iso(now)} on this host")
-    for name, check in (("exp", "expiry"), ("nbf", "not_before"), ("iat", "issued_at")):
-        try:
-            at = numeric_claim(claims, name, required=name == "exp")
-        except InvalidToken as exc:
-            note(False, check, exc.description)
-        else:
-            ok, message = _time_finding(name, at, now, provider.leeway)
-            note(ok, check, message)
-    try:
-        role, tenant, customer = _identity(claims, provider)
-    except InvalidToken as exc:
-        note(False, "identity", exc.description)
-    else:
-        note(
-            True,
-            "identity",
-            f"sub {shown(claims.get('sub'))}: role {role}, tenant {_named(tenant)}, customer {_named(customer)}",
-        )
-    if keys is None:
-        note(False, "verdict", f"refused: {_unavailable(provider).description}")
-        return
-    try:
-        alg, kid = _check_header(header, provider)
-        _check_claims(claims, provider, now)
-        key = _select(keys, kid, alg)
-        if key is None:
-            raise _unknown_kid(kid, keys)
-        _check_signature(token, key, alg)
-    except InvalidToken as exc:
-        note(False, "verdict", f"refused: {exc.description}")
-    else:
-        note(True, "verdict", "accepted")
