@@ -15,6 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import httpx
+
 from msplex import chain
 from msplex.access import Access
 from msplex.catalogue.provider import Health
@@ -26,7 +28,9 @@ from msplex.connectors.upstream.provider import UpstreamProvider
 from msplex.connectors.upstream.subscriptions import Subscriptions
 from msplex.directory import Directory
 from msplex.events import Event, EventBus, Listener
+from msplex.identity.oidc import OidcProvider
 from msplex.identity.principals import Identities
+from msplex.identity.providers import OidcProviders
 from msplex.protocol.jsonrpc import JSON
 from msplex.upstream import UpstreamPool
 from msplex.upstream.pool import SessionFactory
@@ -75,10 +79,14 @@ class Gateway:
         replica_id: str,
         call_deadline: float = 300.0,
         session_factory: SessionFactory | None = None,
+        oidc: OidcProvider | None = None,
     ) -> None:
         self.server_info_base = server_info
         self.directory = Directory()
         self.identities = Identities(self.directory)
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
+        self.oidc = OidcProviders(self.directory, self._http, oidc)
+        self.identities.oidc = self.oidc
         self.credentials = CredentialTable()
         self.pool = UpstreamPool(session_factory, credentials=self.credentials.source)
         self.events = EventBus(state, replica_id)
@@ -88,7 +96,8 @@ class Gateway:
         self._tenants: dict[str, _Tenant] = {}
         self._entities: Mapping[str, EntityRecord] = {}
         self._oidc: Mapping[str, OidcProviderRecord] = {}
-        self.global_issuers: list[str] = []
+        self._oidc_problems: list[str] = []
+        self.global_issuers: list[str] = [oidc.issuer] if oidc is not None else []
         """Issuers of the deployment-wide identity provider (``MSPLEX_OIDC_ISSUER``), if any."""
         self._syncing: set[asyncio.Task[None]] = set()
         self.chain = chain.assemble(
@@ -108,6 +117,7 @@ class Gateway:
         await self.parked.close()
         await asyncio.gather(*self._syncing, return_exceptions=True)
         await self.pool.close()
+        await self._http.aclose()
 
     # control plane ---------------------------------------------------------------
 
@@ -116,6 +126,10 @@ class Gateway:
         tells its connected clients that their lists changed (each replica applies the same snapshot)."""
         old_entities, self._entities = self._entities, snapshot.entities
         self._oidc = snapshot.oidc
+        if (problems := self.oidc.apply(snapshot.oidc)) != self._oidc_problems:
+            for problem in problems:
+                log.error("an identity provider cannot be used: %s", problem)
+            self._oidc_problems = problems
         self.directory.apply(snapshot)
         self.identities.invalidate()
         keys = set()

@@ -24,6 +24,7 @@ from msplex.controlplane import ControlPlane
 from msplex.crypto import Keyring
 from msplex.gateway import PROBE_SECONDS, Gateway
 from msplex.httpserver import BACKLOG, configure_logging, guarded_protocol, listen
+from msplex.identity.oidc import OidcProvider
 from msplex.mcp.edge import Edge
 from msplex.mcp.session_ids import MAX_AGE_SECONDS, SessionCodec
 from msplex.mcp.session_state import SessionState
@@ -43,6 +44,21 @@ PURGE_SECONDS = 3600.0
 SERVER_INFO = {"name": "msplex", "version": __version__}
 
 
+def deployment_provider(settings: Settings) -> OidcProvider | None:
+    """The deployment's identity provider from ``MSPLEX_OIDC_*`` (``ValueError`` names a bad setting)."""
+    if not settings.oidc_issuer:
+        return None
+    return OidcProvider(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        jwks_url=settings.oidc_jwks_url or None,
+        tenant_claim=settings.oidc_tenant_claim,
+        customer_claim=settings.oidc_customer_claim,
+        roles_claim=settings.oidc_roles_claim,
+        role_map=settings.oidc_roles,
+    )
+
+
 class GatewayApp:
     """The ASGI application: the MCP edge plus the lifespan that wires it to the store and shared state."""
 
@@ -57,6 +73,7 @@ class GatewayApp:
             server_info=SERVER_INFO,
             replica_id=self.replica_id,
             call_deadline=settings.call_timeout_seconds,
+            oidc=deployment_provider(settings),
         )
         self.sessions = SessionState(self.state)
         self.edge = Edge(

@@ -85,7 +85,17 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="", description="Shared state for scale-out; empty: in-process (one replica)")
     secret_key: SecretStr | None = None
 
-    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    # The deployment's own identity provider (a single-MSP deployment; tenants bring theirs with
+    # ``msplex oidc set``). Off unless MSPLEX_OIDC_ISSUER is set.
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_jwks_url: str = Field(default="", description="Default: the jwks_uri of the issuer's discovery document")
+    oidc_tenant_claim: str = "msplex_tenant"
+    oidc_customer_claim: str = "msplex_customer"
+    oidc_roles_claim: str = "roles"
+    oidc_role_map: StrList = Field(default_factory=list, description="GROUP=ROLE pairs (ROLE: admin, member, customer)")
+
+    @field_validator("allowed_hosts", "allowed_origins", "oidc_role_map", mode="before")
     @classmethod
     def _lists_from_env(cls, value: Any) -> Any:
         return _split_list(value)
@@ -105,8 +115,19 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("oidc_role_map", mode="after")
+    @classmethod
+    def _role_pairs(cls, value: list[str]) -> list[str]:
+        for pair in value:
+            group, sep, role = pair.partition("=")
+            if not sep or not group.strip() or role.strip() not in ("admin", "member", "customer"):
+                raise ValueError(f"{pair!r} must look like GROUP=ROLE with ROLE admin, member or customer")
+        return value
+
     @model_validator(mode="after")
     def _derive(self) -> Settings:
+        if bool(self.oidc_issuer) != bool(self.oidc_audience):
+            raise ValueError("MSPLEX_OIDC_ISSUER and MSPLEX_OIDC_AUDIENCE go together: set both or neither")
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.home / 'msplex.db'}"
         if not self.public_url:
@@ -141,3 +162,7 @@ class Settings(BaseSettings):
 
     def origin_allowed(self, origin: str) -> bool:
         return pattern_matches(origin, self.allowed_origins)
+
+    @property
+    def oidc_roles(self) -> dict[str, str]:
+        return {g.strip(): r.strip() for g, _, r in (p.partition("=") for p in self.oidc_role_map)}

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from msplex import __version__
-from msplex.cli import customers, entities, tenants, tokens, tools, upstreams
+from msplex.cli import customers, entities, oidc, tenants, tokens, tools, upstreams
 from msplex.cli._run import fail, listen_failure, load_settings, msplex_command, run_with_store
 from msplex.cli._typer import Command, Group
 from msplex.cli.status import endpoints, render_status, status_document
@@ -38,6 +38,7 @@ for _name, _group in (
     ("token", tokens.app),
     ("tool", tools.app),
     ("entity", entities.app),
+    ("oidc", oidc.app),
 ):
     app.add_typer(_group, name=_name)
 

@@ -1,9 +1,10 @@
-"""Who is calling: verification of bearer credentials that MSPlex does not issue itself.
+"""Who is calling: from a request's bearer credential to one principal.
 
-``oidc`` verifies JWTs from an MSP's OpenID Connect provider and maps their
-claims to an MSPlex role, tenant and customer. This package sits beside
-``call`` and ``crypto`` in the layering: it imports nothing above them, and the
-chain's authenticate stage is its caller.
+``principals`` resolves personal access tokens (from the directory) and hands
+JWTs to ``providers``, which picks the identity providers allowed to vouch for
+the endpoint; ``oidc`` verifies a JWT against one provider's JWKS and maps its
+claims to an MSPlex role, tenant and customer. The chain's authenticate stage
+is the caller.
 """
 
 from msplex.identity.oidc import (

@@ -37,7 +37,7 @@ class Unauthenticated(Exception):
 
 
 class OidcResolver(Protocol):
-    async def principal(self, token: str, tenant_slug: str | None) -> Principal:
+    async def principal(self, credential: Credential, tenant_slug: str | None) -> Principal:
         """The principal a JWT proves, for a request on ``tenant_slug`` (``None``: ``/mcp`` or an entity);
         raises ``Unauthenticated``."""
 
@@ -61,7 +61,7 @@ class Identities:
             return self._token(credential)
         if self.oidc is None:
             raise Unauthenticated("the bearer token is not a MSPlex token and no identity provider is configured")
-        return await self.oidc.principal(credential.raw, tenant_slug)
+        return await self.oidc.principal(credential, tenant_slug)
 
     def _token(self, credential: Credential) -> Principal:
         digest = credential.digest
