@@ -71,6 +71,7 @@ def msplex(*, stdio: bool) -> TargetFactory:
             "MSPLEX_HOME": str(home),
             "MSPLEX_HOST": "127.0.0.1",
             "MSPLEX_PORT": str(port),
+            "MSPLEX_STDIO_USER": "",  # the echo upstream runs on this venv's interpreter
         }
         env.pop("MSPLEX_DATABASE_URL", None)  # the embedded default: SQLite in MSPLEX_HOME
         await run_cmd([exe, "tenant", "create", "bench"], env=env)

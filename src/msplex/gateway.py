@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import httpx
@@ -28,11 +29,11 @@ from msplex.connectors.upstream.provider import UpstreamProvider
 from msplex.connectors.upstream.subscriptions import Subscriptions
 from msplex.directory import Directory
 from msplex.events import Event, EventBus, Listener
-from msplex.identity.oidc import OidcProvider
+from msplex.identity.oidc import Finding, OidcProvider, diagnose
 from msplex.identity.principals import Identities
 from msplex.identity.providers import OidcProviders
 from msplex.protocol.jsonrpc import JSON
-from msplex.upstream import UpstreamPool
+from msplex.upstream import UpstreamPool, open_session
 from msplex.upstream.pool import SessionFactory
 
 if TYPE_CHECKING:
@@ -80,15 +81,19 @@ class Gateway:
         call_deadline: float = 300.0,
         session_factory: SessionFactory | None = None,
         oidc: OidcProvider | None = None,
+        allow_private: bool = False,
+        stdio_user: str | None = None,
     ) -> None:
         self.server_info_base = server_info
+        self._allow_private = allow_private
         self.directory = Directory()
         self.identities = Identities(self.directory)
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
         self.oidc = OidcProviders(self.directory, self._http, oidc)
         self.identities.oidc = self.oidc
         self.credentials = CredentialTable()
-        self.pool = UpstreamPool(session_factory, credentials=self.credentials.source)
+        factory = session_factory or partial(open_session, stdio_user=stdio_user)
+        self.pool = UpstreamPool(factory, credentials=self.credentials.source)
         self.events = EventBus(state, replica_id)
         self.parked = Parked(keyring, state)
         self.services = ConnectorServices(self.pool, self.credentials, self.parked, call_deadline)
@@ -140,6 +145,8 @@ class Gateway:
         }
         for tenant in snapshot.tenants_by_id.values():
             entries = snapshot.upstreams_of(tenant.id)
+            if self._allow_private:
+                entries = tuple(replace(e, spec=replace(e.spec, public_only=False)) for e in entries)
             for entry in entries:
                 self.credentials.replace(entry.spec.key, dict(entry.headers), dict(entry.spec.env))
                 keys.add(entry.spec.key)
@@ -238,6 +245,19 @@ class Gateway:
     def subscriptions(self, tenant_id: str) -> Subscriptions | None:
         live = self._tenants.get(tenant_id)
         return live.subscriptions if live is not None else None
+
+    async def check_identity_providers(self) -> dict[str, list[Finding]]:
+        """Every identity provider checked from this replica (for the start-up log), by label."""
+        checks: dict[str, OidcProvider] = {}
+        if (deployment := self.oidc.deployment) is not None:
+            checks["the deployment"] = deployment
+        for tenant_id in self._oidc:
+            tenant = self.directory.tenant_by_id(tenant_id)
+            verifier = self.oidc.verifier(tenant_id)
+            if tenant is not None and verifier is not None:
+                checks[f"tenant {tenant.slug}"] = verifier.provider
+        results = await asyncio.gather(*(diagnose(p, self._http) for p in checks.values()))
+        return dict(zip(checks, results, strict=True))
 
     # operations -------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from msplex.mcp.session_state import SessionState
 from msplex.state import open_state
 from msplex.store import Store
 from msplex.store.records import ControlSnapshot, UpstreamHealth
+from msplex.upstream import default_stdio_user
 
 if TYPE_CHECKING:
     from msplex.mcp.http import Receive, Scope, Send
@@ -74,6 +75,8 @@ class GatewayApp:
             replica_id=self.replica_id,
             call_deadline=settings.call_timeout_seconds,
             oidc=deployment_provider(settings),
+            allow_private=settings.upstream_allow_private,
+            stdio_user=default_stdio_user(settings.stdio_user),
         )
         self.sessions = SessionState(self.state)
         self.edge = Edge(
@@ -132,6 +135,7 @@ class GatewayApp:
         self._tasks.append(loop.create_task(self._heartbeat()))
         self._tasks.append(loop.create_task(self._every(PROBE_SECONDS / 2, self._probe)))
         self._tasks.append(loop.create_task(self._every(1.0, self._expire_streams)))
+        self._tasks.append(loop.create_task(self._log_identity_providers()))
         self._tasks.append(loop.create_task(self._every(PURGE_SECONDS, self._purge_ended_sessions)))
 
     async def shutdown(self) -> None:
@@ -156,6 +160,20 @@ class GatewayApp:
 
     async def _purge_ended_sessions(self) -> None:
         await self.store.purge_ended_sessions(datetime.now(UTC) - timedelta(seconds=MAX_AGE_SECONDS))
+
+    async def _log_identity_providers(self) -> None:
+        """Say once, at start, what is wrong with any identity provider: a misconfigured one never fails silently."""
+        try:
+            checked = await self.gateway.check_identity_providers()
+        except Exception:
+            log.exception("could not check the identity providers")
+            return
+        for label, findings in checked.items():
+            problems = [f"{f.check}: {f.message}" for f in findings if not f.ok]
+            if problems:
+                log.warning("identity provider of %s: %s", label, "; ".join(problems))
+            else:
+                log.info("identity provider of %s: ok", label)
 
     async def _expire_streams(self) -> None:
         """Streams outlive nothing that proved who opened them: an expired credential's are closed."""

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     allowed_origins: StrList = Field(default_factory=lambda: list(_DEFAULT_ORIGINS))
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     call_timeout_seconds: float = Field(default=300.0, gt=0, description="Deadline of one upstream call")
+    upstream_allow_private: bool = Field(
+        default=False, description="Let upstreams a tenant registers point at private and loopback addresses"
+    )
+    stdio_user: str | None = Field(
+        default=None,
+        description="User stdio upstreams run as; unset: nobody when the gateway runs as root; empty: ours",
+    )
     header_timeout_seconds: float = Field(default=10.0, gt=0, description="Deadline for a request's headers")
     body_timeout_seconds: float = Field(default=30.0, gt=0, description="Deadline for a request's body")
     max_connections: int = Field(default=1000, gt=0, description="Open connections; more are refused with 503")

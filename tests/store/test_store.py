@@ -79,7 +79,9 @@ async def test_upstream_input_is_validated(store: Store) -> None:
 
 async def test_upstreams_are_listed_in_registration_order_without_header_values(store: Store) -> None:
     await store.create_tenant("acme")
-    await store.tenant("acme").add_upstream("zeta", url="http://127.0.0.1:1/mcp", headers={"Authorization": "Bearer s3cr3t"})
+    await store.tenant("acme").add_upstream(
+        "zeta", url="http://127.0.0.1:1/mcp", headers={"Authorization": "Bearer s3cr3t"}
+    )
     await store.tenant("acme").add_upstream("alpha", command=["python", "-m", "srv", "a b"], prefix=False)
     listed = await store.tenant("acme").list_upstreams()
     assert [(u.name, u.transport, u.prefix) for u in listed] == [("zeta", "http", True), ("alpha", "stdio", False)]
@@ -124,7 +126,9 @@ async def test_snapshot_skips_upstreams_whose_headers_another_key_sealed(store: 
 
 async def test_snapshot_holds_decrypted_specs_and_live_tokens(store: Store) -> None:
     acme = await store.create_tenant("acme")
-    await store.tenant("acme").add_upstream("files", url="http://127.0.0.1:1/mcp", headers={"Authorization": "Bearer t"})
+    await store.tenant("acme").add_upstream(
+        "files", url="http://127.0.0.1:1/mcp", headers={"Authorization": "Bearer t"}
+    )
     await store.tenant("acme").add_upstream("shell", command=["srv", "--stdio"], prefix=False)
     token, record = await store.tenant("acme").create_token("ci")
     snapshot = await store.load_snapshot()

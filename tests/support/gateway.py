@@ -163,10 +163,16 @@ class ServerProcess:
 
 
 class GatewayProcess:
-    """``msplex serve`` in its own ``MSPLEX_HOME``; ``url()``, ``cli()``, ``token()``, ``stop()``."""
+    """``msplex serve`` in its own ``MSPLEX_HOME``; ``url()``, ``cli()``, ``token()``, ``stop()``.
+    An ``env`` value of ``None`` removes that variable."""
 
     def __init__(
-        self, home: Path, *, secret_key: str | None = None, port: int | None = None, env: dict[str, str] | None = None
+        self,
+        home: Path,
+        *,
+        secret_key: str | None = None,
+        port: int | None = None,
+        env: dict[str, str | None] | None = None,
     ) -> None:
         self.home = home
         self.extra_env = dict(env or {})
@@ -184,8 +190,16 @@ class GatewayProcess:
             MSPLEX_PORT=str(self.port),
             MSPLEX_SECRET_KEY=self.secret_key,
             MSPLEX_LOG_LEVEL="info",
+            # The suite's stdio fixtures run on this venv's interpreter, which 'nobody' (the default
+            # stdio user when the gateway runs as root) may not be able to reach; test_stdio_isolation
+            # covers the confinement itself.
+            MSPLEX_STDIO_USER="",
         )
-        env.update(self.extra_env)
+        for key, value in self.extra_env.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         return env
 
     @property

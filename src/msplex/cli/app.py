@@ -7,18 +7,22 @@ last line of stdout; ``status --json`` prints one JSON document.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated
 
+import httpx
 import typer
 
 from msplex import __version__
-from msplex.cli import customers, entities, oidc, tenants, tokens, tools, upstreams
+from msplex.cli import client_config, customers, entities, oidc, tenants, tokens, tools, upstreams
 from msplex.cli._run import fail, listen_failure, load_settings, msplex_command, run_with_store
 from msplex.cli._typer import Command, Group
 from msplex.cli.status import endpoints, render_status, status_document
+from msplex.identity.oidc import Finding, diagnose
+from msplex.identity.providers import provider_of
 from msplex.settings import Settings
-from msplex.store import Store
+from msplex.store import OidcProviderRecord, Store
 
 __all__ = ["app", "main"]
 
@@ -41,6 +45,7 @@ for _name, _group in (
     ("oidc", oidc.app),
 ):
     app.add_typer(_group, name=_name)
+app.command("client-config", cls=Command)(client_config.client_config)
 
 DEMO_TENANT = "demo"
 
@@ -85,6 +90,8 @@ def serve() -> None:
             typer.echo(f"Created tenant '{DEMO_TENANT}' on an empty store; its items are enabled for members.")
             typer.echo(f"MCP endpoint: {settings.public_url}/mcp/v1/{DEMO_TENANT}")
             typer.echo(f"Token (shown once): {token}")
+            hint = f"client-config --tenant {DEMO_TENANT} --client claude-code --new-token laptop"
+            typer.echo(f"Connect a client in one paste: {msplex_command(hint)}")
             typer.echo(f"Add an upstream: {msplex_command(f'upstream add NAME --tenant {DEMO_TENANT} --url URL')}")
         else:
             for url in endpoints(settings.public_url, [t.slug for t in tenants]):
@@ -109,12 +116,31 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON 
 
     async def go(store: Store, settings: Settings) -> None:
         report = await store.status()
+        providers = await check_providers(store, [t.slug for t in report.tenants])
         if as_json:
-            typer.echo(json.dumps(status_document(report, settings), indent=2))
+            typer.echo(json.dumps(status_document(report, settings, providers), indent=2))
         else:
-            typer.echo(render_status(report, settings))
+            typer.echo(render_status(report, settings, providers))
 
     run_with_store(go)
+
+
+async def check_providers(store: Store, slugs: list[str]) -> dict[str, list[Finding]]:
+    """Each tenant's identity provider, checked from here (bounded: 5 s per fetch)."""
+    records = {slug: await store.tenant(slug).get_oidc() for slug in slugs}
+    configured = {slug: record for slug, record in records.items() if record is not None}
+    if not configured:
+        return {}
+    async with httpx.AsyncClient(timeout=5.0) as http:
+
+        async def check(record: OidcProviderRecord) -> list[Finding]:
+            try:
+                return await diagnose(provider_of(record), http)
+            except ValueError as exc:
+                return [Finding(False, "settings", str(exc))]
+
+        results = await asyncio.gather(*(check(r) for r in configured.values()))
+    return dict(zip(configured, results, strict=True))
 
 
 def main() -> None:

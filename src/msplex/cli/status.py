@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from msplex.cli._run import msplex_command
+from msplex.identity.oidc import Finding
 from msplex.settings import Settings
 from msplex.store import LIVE_WITHIN, StatusReport
 
@@ -24,7 +25,10 @@ def _base(report: StatusReport, settings: Settings) -> str:
     return report.replicas[0].endpoint if report.replicas and report.replicas[0].endpoint else settings.public_url
 
 
-def status_document(report: StatusReport, settings: Settings) -> dict[str, Any]:
+def status_document(
+    report: StatusReport, settings: Settings, providers: dict[str, list[Finding]] | None = None
+) -> dict[str, Any]:
+    """``providers``: per tenant slug, the findings of its identity provider check."""
     return {
         "control_plane": "operational" if report.operational else "stopped",
         "replicas": [
@@ -45,11 +49,18 @@ def status_document(report: StatusReport, settings: Settings) -> dict[str, Any]:
             {"tenant": u.tenant_slug, "upstream": u.name, "error": u.error, "replica": u.replica_id}
             for u in report.unhealthy
         ],
+        "identity_providers": {
+            slug: {
+                "ok": all(f.ok for f in findings),
+                "problems": [f"{f.check}: {f.message}" for f in findings if not f.ok],
+            }
+            for slug, findings in (providers or {}).items()
+        },
     }
 
 
-def render_status(report: StatusReport, settings: Settings) -> str:
-    doc = status_document(report, settings)
+def render_status(report: StatusReport, settings: Settings, providers: dict[str, list[Finding]] | None = None) -> str:
+    doc = status_document(report, settings, providers)
     if report.operational:
         count = len(report.replicas)
         plane = f"operational ({count} replica{'s' if count != 1 else ''})"
@@ -68,4 +79,11 @@ def render_status(report: StatusReport, settings: Settings) -> str:
         lines += [f"Unhealthy: {u.tenant_slug}/{u.name}: {u.error or 'unknown error'}" for u in report.unhealthy]
     else:
         lines.append("Unhealthy: none")
+    for slug, checked in doc["identity_providers"].items():
+        verdict = "ok" if checked["ok"] else "; ".join(checked["problems"])
+        lines.append(f"Identity provider of {slug}: {verdict}")
+    if report.tenants:
+        first = report.tenants[0].slug
+        hint = f"client-config --tenant {first} --client claude-code --new-token NAME"
+        lines.append(f"Connect a client: {msplex_command(hint)}")
     return "\n".join(lines)

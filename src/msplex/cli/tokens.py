@@ -29,7 +29,7 @@ def parse_duration(text: str) -> timedelta:
     """``90m``, ``12h``, ``30d``, ``2w``."""
     match = _DURATION.match(text.strip())
     if match is None or int(match.group(1)) == 0:
-        raise CliError(f"--expires {text!r} is not a duration; use a number and m, h, d or w, e.g. 30d")
+        fail(f"--expires {text!r} is not a duration; use a number and m, h, d or w, e.g. 30d")
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 

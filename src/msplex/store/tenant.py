@@ -107,6 +107,7 @@ def upstream_spec(row: Upstream) -> UpstreamSpec:
         transport="http" if row.transport == "http" else "stdio",
         url=row.url,
         command=tuple(row.command or ()),
+        public_only=row.registered_by == "tenant",
     )
 
 

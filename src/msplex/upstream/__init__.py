@@ -7,6 +7,7 @@ one session per registered upstream. The contract is in ``base``.
 
 from __future__ import annotations
 
+from msplex.upstream._process import default_user as default_stdio_user
 from msplex.upstream.base import (
     HeaderSource,
     ServerFacts,
@@ -34,15 +35,19 @@ __all__ = [
     "UpstreamSpec",
     "UpstreamTimeout",
     "UpstreamUnavailable",
+    "default_stdio_user",
     "list_all",
     "open_session",
 ]
 
 
-def open_session(spec: UpstreamSpec, headers: HeaderSource | None = None) -> UpstreamSession:
-    """A new, unstarted session for ``spec`` (``start`` or the first ``request`` connects)."""
+def open_session(
+    spec: UpstreamSpec, headers: HeaderSource | None = None, *, stdio_user: str | None = None
+) -> UpstreamSession:
+    """A new, unstarted session for ``spec`` (``start`` or the first ``request`` connects); a stdio child
+    runs as ``stdio_user`` (``None``: the gateway's own user)."""
     if spec.transport == "http":
         return HttpSession(spec, headers=headers)
     if spec.transport == "stdio":
-        return StdioSession(spec)
+        return StdioSession(spec, user=stdio_user)
     raise ValueError(f"unknown upstream transport {spec.transport!r}")

@@ -24,7 +24,7 @@ import asyncio
 import collections
 import functools
 import ssl
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -273,7 +273,11 @@ def _parse(url: str, method: str) -> tuple[tuple[str, str, int], str]:
 class Client:
     """Keep-alive connections to the origins of the URLs it is asked for."""
 
-    def __init__(self, *, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self, *, connect_timeout: float = 10.0, address_guard: Callable[[str, int], Awaitable[str]] | None = None
+    ) -> None:
+        self._guard = address_guard
+        """Given host and port, the address to connect to, or an ``OSError``: checked at each new connection."""
         self._idle: dict[tuple[str, str, int], collections.deque[_Conn]] = {}
         self._origin_of: dict[_Conn, tuple[str, str, int]] = {}
         self._connect_timeout = connect_timeout
@@ -358,9 +362,15 @@ class Client:
             context = self._ssl
         try:
             async with asyncio.timeout(self._connect_timeout):
-                _, conn = await loop.create_connection(_Conn, hostname, port, ssl=context)
+                address = await self._guard(hostname, port) if self._guard is not None else hostname
+                server_hostname = hostname if context is not None else None
+                _, conn = await loop.create_connection(
+                    _Conn, address, port, ssl=context, server_hostname=server_hostname
+                )
         except TimeoutError:
             raise UpstreamDisconnected("timed out connecting to the upstream") from None
+        except UpstreamDisconnected:
+            raise
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise UpstreamDisconnected(f"cannot connect to the upstream ({reason})") from None

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from msplex.upstream import _rpc
-from msplex.upstream._http1 import Client, Response
+from msplex.upstream._http1 import Client, Response, UpstreamDisconnected
+from msplex.upstream.addresses import PrivateAddress, public_address
 from msplex.upstream.base import (
     JSON,
     NotificationSink,
@@ -53,9 +54,17 @@ class SessionExpired(Exception):
     """Legacy session unknown to the upstream (404): re-initialize and retry."""
 
 
-def client_session() -> Client:
-    """Pooled keep-alive connections; no cookies, redirects or compression negotiation."""
-    return Client(connect_timeout=10)
+def client_session(*, public_only: bool = False) -> Client:
+    """Pooled keep-alive connections; no cookies, redirects or compression negotiation. ``public_only``:
+    every new connection goes to an address checked to be public (``upstream.addresses``)."""
+    return Client(connect_timeout=10, address_guard=_public_address if public_only else None)
+
+
+async def _public_address(host: str, port: int) -> str:
+    try:
+        return await public_address(host, port)
+    except PrivateAddress as exc:
+        raise UpstreamDisconnected(str(exc)) from None
 
 
 def decoder(resp: Response) -> Callable[[bytes], bytes] | None:
@@ -234,7 +243,9 @@ async def round_trip(
                 reply = await read_reply(session.name, resp, rid, on_notification, on_request, answer, parser)
         return reply
     except OSError as exc:
-        raise UpstreamUnavailable(f"upstream {session.name!r} unreachable ({type(exc).__name__})") from None
+        # The transport's own messages name no URL or header (safe to relay); others only their type.
+        reason = str(exc) if isinstance(exc, UpstreamDisconnected) else type(exc).__name__
+        raise UpstreamUnavailable(f"upstream {session.name!r} unreachable ({reason})") from None
 
 
 def _finish(session: Poster, resp: Response, answered: bool) -> None:

@@ -173,6 +173,8 @@ class UpstreamSpec:
     command: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     """May carry credentials: never in a repr, a log line or an error."""
+    public_only: bool = False
+    """Connect only to public addresses (an upstream a tenant registered: ``upstream.addresses``)."""
 
     @property
     def key(self) -> tuple[str, str]:

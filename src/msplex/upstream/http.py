@@ -67,6 +67,7 @@ class HttpSession:
         self.name = spec.name
         self._url = spec.url
         self._cache_key = spec.url
+        self._public_only = spec.public_only
         self._forced_era = era
         self._http = http
         self._own_http = http is None
@@ -295,7 +296,7 @@ class HttpSession:
         if self._closed:
             raise UpstreamUnavailable(f"upstream {self.name!r} session is closed")
         if self._http is None:
-            self._http = client_session()
+            self._http = client_session(public_only=self._public_only)
         era = self._forced_era or _ERA_CACHE.get(self._cache_key)
         facts: ServerFacts | None = None
         if era != "legacy":

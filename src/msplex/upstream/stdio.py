@@ -32,7 +32,7 @@ from typing import Any
 
 from msplex import protocol
 from msplex.upstream import _rpc
-from msplex.upstream._process import kill_group, spawn, terminate
+from msplex.upstream._process import Child, kill_group, spawn, terminate
 from msplex.upstream.base import (
     JSON,
     NotificationSink,
@@ -62,6 +62,7 @@ class _Pending:
 
 @dataclass(slots=True)
 class _Child:
+    spawned: Child
     proc: asyncio.subprocess.Process
     started_at: float
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -70,9 +71,10 @@ class _Child:
 class StdioSession:
     """One supervised child process speaking MCP on stdin/stdout (see module docstring)."""
 
-    def __init__(self, spec: UpstreamSpec) -> None:
+    def __init__(self, spec: UpstreamSpec, *, user: str | None = None) -> None:
         if not spec.command:
             raise ValueError("a stdio upstream needs a command")
+        self._user = user
         self.name = spec.name
         self._spec = spec
         self._facts: ServerFacts | None = None
@@ -162,11 +164,11 @@ class StdioSession:
             log.info("upstream %r: restarting in %.1f s", self.name, wait)
             await asyncio.sleep(wait)
         try:
-            proc = await spawn(self._spec.command, self._spec.env)
+            spawned = await spawn(self._spec.command, self._spec.env, self._user)
         except OSError as exc:
             self._record_crash()
             raise UpstreamUnavailable(f"upstream {self.name!r} could not start ({type(exc).__name__})") from None
-        child = _Child(proc, time.monotonic())
+        child = _Child(spawned, spawned.process, time.monotonic())
         self._child = child
         child.tasks = [
             asyncio.create_task(self._read_stdout(child)),
@@ -202,11 +204,11 @@ class StdioSession:
         if self._child is not child:
             return
         log.warning("upstream %r: child exited with status %s", self.name, code)
-        kill_group(child.proc.pid)  # grandchildren left in its group
         self._record_crash()
         self._child = None
         self._facts = None
         self._fail_pending(f"upstream {self.name!r} process exited")
+        await terminate(child.spawned)  # grandchildren left in its group, its working directory
         if self._sink is not None and not self._closed:
             self._spawn_bg(self._restart_quietly())
 
@@ -220,7 +222,7 @@ class StdioSession:
         self._facts = None
         if child is None:
             return
-        await terminate(child.proc)
+        await terminate(child.spawned)
         for task in child.tasks:
             task.cancel()
         await asyncio.gather(*child.tasks, return_exceptions=True)
