@@ -65,6 +65,8 @@ def _rows(peers: bool) -> list[tuple[str, str, TargetFactory]]:
     rows: list[tuple[str, str, TargetFactory]] = [
         ("direct", "direct", direct),
         ("msplex (http upstream)", "gateway", msplex(stdio=False)),
+        ("msplex (http upstream; scoped PAT)", "gateway", msplex(stdio=False, identity="scoped-pat")),
+        ("msplex (http upstream; OIDC token)", "gateway", msplex(stdio=False, identity="oidc")),
         ("msplex (stdio upstream)", "gateway", msplex(stdio=True)),
     ]
     if peers:

@@ -7,12 +7,15 @@ one at a time, so no two compete for the machine's two cores.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from bench.idp import AUDIENCE, BenchIdp
 from bench.peers import MCP_PROXY, ensure_venv
 from bench.procs import StartError, free_port, run_cmd, spawn, wait_http
 from bench.runner import Endpoint
@@ -55,15 +58,20 @@ async def direct(ctx: Context) -> AsyncIterator[Endpoint]:
     yield Endpoint(url=ctx.upstream_url, tool="echo", roots=(ctx.upstream_pid,), upstream_roots=(ctx.upstream_pid,))
 
 
-def msplex(*, stdio: bool) -> TargetFactory:
-    """MSPlex started exactly as a user would: fresh MSPLEX_HOME, CLI set-up, `msplex serve`."""
+Identity = Literal["pat", "scoped-pat", "oidc"]
+
+
+def msplex(*, stdio: bool, identity: Identity = "pat") -> TargetFactory:
+    """MSPlex started exactly as a user would: fresh MSPLEX_HOME, CLI set-up, `msplex serve`. The client
+    presents a member's personal access token (``pat``), one narrowed to tool patterns (``scoped-pat``),
+    or a JWT from a local identity provider that the gateway verifies once and caches (``oidc``)."""
 
     @asynccontextmanager
     async def _target(ctx: Context) -> AsyncIterator[Endpoint]:
         exe = str(Path(ctx.python).parent / "msplex")
         if not os.access(exe, os.X_OK):
             raise StartError(f"{exe} not found: is msplex installed in the venv?")
-        home = ctx.run_dir / ("msplex-stdio" if stdio else "msplex-http")
+        home = ctx.run_dir / f"msplex-{'stdio' if stdio else 'http'}-{identity}"
         home.mkdir(parents=True, exist_ok=True)
         port = free_port()
         env = {
@@ -74,22 +82,30 @@ def msplex(*, stdio: bool) -> TargetFactory:
             "MSPLEX_STDIO_USER": "",  # the echo upstream runs on this venv's interpreter
         }
         env.pop("MSPLEX_DATABASE_URL", None)  # the embedded default: SQLite in MSPLEX_HOME
+        idp = BenchIdp() if identity == "oidc" else None
+        if idp is not None:
+            env.update(MSPLEX_OIDC_ISSUER=idp.issuer, MSPLEX_OIDC_AUDIENCE=AUDIENCE)
         await run_cmd([exe, "tenant", "create", "bench"], env=env)
         await run_cmd([exe, "tool", "enable", "echo__*", "--tenant", "bench"], env=env)
         source = ["--command", " ".join(ctx.stdio_upstream_cmd)] if stdio else ["--url", ctx.upstream_url]
         await run_cmd([exe, "upstream", "add", "echo", "--tenant", "bench", *source], env=env)
-        out = await run_cmd([exe, "token", "create", "--tenant", "bench"], env=env)
+        scope = ["--tools", "echo__*", "--tools", "other__*"] if identity == "scoped-pat" else []
+        out = await run_cmd([exe, "token", "create", "--tenant", "bench", *scope], env=env)
         lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
         if not lines:
             raise StartError("msplex token create printed no token")
+        token = idp.mint({"msplex_tenant": "bench"}) if idp is not None else lines[-1]
         log = ctx.run_dir / f"{home.name}.log"
-        async with spawn([exe, "serve"], log=log, env=env) as proc:
+        async with contextlib.AsyncExitStack() as stack:
+            if idp is not None:
+                stack.callback(idp.close)
+            proc = await stack.enter_async_context(spawn([exe, "serve"], log=log, env=env))
             await wait_http(f"http://127.0.0.1:{port}/healthz", proc=proc, log=log, ok=None)
             yield Endpoint(
                 url=f"http://127.0.0.1:{port}/mcp/v1/bench",
                 tool="echo__echo",
                 roots=(proc.pid,),
-                headers={"Authorization": f"Bearer {lines[-1]}"},
+                headers={"Authorization": f"Bearer {token}"},
                 exclude=is_stdio_upstream,
                 upstream_roots=() if stdio else (ctx.upstream_pid,),
                 upstream_is_child=stdio,
