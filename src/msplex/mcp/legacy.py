@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from msplex.events import Event
     from msplex.mcp.edge import Edge, Request
 
-__all__ = ["END_SESSION", "OPEN_STREAM", "delete", "get_stream", "post"]
+__all__ = ["ANSWERED", "END_SESSION", "OPEN_STREAM", "delete", "get_stream", "post"]
 
 log = logging.getLogger("msplex.mcp.legacy")
 
@@ -36,6 +36,8 @@ OPEN_STREAM = "msplex/open-stream"
 END_SESSION = "msplex/end-session"
 """How a session-era GET and DELETE are named in the chain (and, later, the audit log)."""
 _MODERN_ONLY_KEYS = ("resultType", "ttlMs", "cacheScope")
+ANSWERED = frozenset({"initialize", "ping", "logging/setLevel"})
+"""Requests of this era the gateway answers itself (after the chain's ``EVERY_CALL`` stages)."""
 
 
 async def _fail(send: Send, request_id: Any, exc: RpcError, request: Request | None = None) -> None:

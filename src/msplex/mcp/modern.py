@@ -27,9 +27,11 @@ if TYPE_CHECKING:
     from msplex.events import Event
     from msplex.mcp.edge import Edge, Request
 
-__all__ = ["LIST_TTL_MS", "post"]
+__all__ = ["ANSWERED", "LIST_TTL_MS", "post"]
 
 _ROUTING_HEADERS = (b"mcp-protocol-version", b"mcp-method", b"mcp-name")
+ANSWERED = frozenset({"server/discover", "subscriptions/listen"})
+"""Requests of this era the gateway answers itself (after the chain's ``EVERY_CALL`` stages)."""
 _NOT_ONE_MESSAGE = "Body must be a single JSON-RPC request or notification object"
 LIST_TTL_MS = 5_000
 WATCH_AFTER = 0.2

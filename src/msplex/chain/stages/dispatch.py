@@ -14,12 +14,15 @@ from msplex import protocol
 from msplex.call import Call
 from msplex.catalogue.tenant import TenantCatalogue
 from msplex.chain.stage import Applies
+from msplex.chain.stages.resolve_target import TARGETED
 from msplex.errors import Code, RpcError, Stage
 from msplex.protocol.jsonrpc import JSON
 
-__all__ = ["PAGE_SIZE", "Dispatch"]
+__all__ = ["DISPATCHED", "PAGE_SIZE", "Dispatch"]
 
 PAGE_SIZE = 100
+DISPATCHED = frozenset({*protocol.LIST_METHODS, *TARGETED})
+"""Every MCP method dispatch serves (the lists here, the rest through the target's connector)."""
 
 
 class Dispatch:

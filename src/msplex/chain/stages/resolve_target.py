@@ -23,10 +23,12 @@ from msplex.chain.stage import Applies
 from msplex.errors import Code, RpcError, Stage
 from msplex.protocol.headers import param_header_mismatch
 
-__all__ = ["ResolveTarget"]
+__all__ = ["TARGETED", "ResolveTarget"]
 
 _NAMED = {"tools/call": ("tool", "name"), "prompts/get": ("prompt", "name")}
 _BY_URI = ("resources/read", "resources/subscribe", "resources/unsubscribe")
+TARGETED = frozenset({*_NAMED, *_BY_URI, "completion/complete"})
+"""The methods that name an item, and so get a target."""
 
 
 class ResolveTarget:
@@ -38,7 +40,7 @@ class ResolveTarget:
 
     async def __call__(self, call: Call) -> Call:
         method = call.method
-        if method not in _NAMED and method not in _BY_URI and method != "completion/complete":
+        if method not in TARGETED:
             return call
         assert call.tenant is not None  # resolve_tenant ran
         tenant = self._catalogues(call.tenant.id)

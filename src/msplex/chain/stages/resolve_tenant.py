@@ -64,12 +64,8 @@ class ResolveTenant:
         elif tenant is None or principal.tenant_id != tenant.id:
             raise Denied(self.name, Code.FORBIDDEN, _NOT_YOURS)
         if entity is not None and entity.customer_id is not None and not _bound_to(principal, entity.customer_id):
-            raise Denied(
-                self.name,
-                Code.FORBIDDEN,
-                "this endpoint serves one customer's identities only",
-                challenge="insufficient_scope",
-            )
+            # A customer's entity does not exist for anyone else, the tenant's own members included.
+            raise Denied(self.name, Code.FORBIDDEN, _NOT_YOURS)
         if call.session is not None and call.session.tenant_id != tenant.id:
             raise Denied(self.name, Code.FORBIDDEN, "the session belongs to another tenant")
         selection = entity.tools if entity is not None else None
