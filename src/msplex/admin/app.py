@@ -11,13 +11,14 @@ without authentication; the docs pages are off (they load assets from a CDN).
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from starlette.routing import Route
 
 from msplex import __version__
 from msplex.admin import customers, entities, oidc, problems, tenants, tokens, tools, upstreams
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from msplex.settings import Settings
     from msplex.store import Store
 
-__all__ = ["OPENAPI_PATH", "PREFIX", "AdminRoute", "build_admin", "routes"]
+__all__ = ["OPENAPI_PATH", "PREFIX", "AdminRoute", "allowed_methods", "build_admin", "routes"]
 
 PREFIX = "/admin/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
@@ -46,8 +47,22 @@ class AdminRoute(NamedTuple):
     access: Access
 
 
+class _AdminAPI(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        """The generated document, with the error responses' schema under ``application/problem+json``
+        (FastAPI files a response model under the route's own media type)."""
+        document = super().openapi()
+        for item in document.get("paths", {}).values():
+            for operation in item.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[:1] in "45" and "application/json" in content:
+                        content[problems.MEDIA_TYPE] = content.pop("application/json")
+        return document
+
+
 def _application() -> FastAPI:
-    app = FastAPI(
+    app = _AdminAPI(
         title="MSPlex admin API",
         version=__version__,
         description="Tenants, customers, tokens, the per-item ACL, entities, upstreams and identity providers. "
@@ -60,7 +75,7 @@ def _application() -> FastAPI:
     )
     for router in ROUTERS:
         app.include_router(router)
-    problems.install(app)
+    problems.install(app, allowed_methods)
     return app
 
 
@@ -72,6 +87,18 @@ def build_admin(gateway: Gateway, store: Store, settings: Settings) -> FastAPI:
         Guard, max_body_bytes=settings.max_body_bytes, body_timeout_seconds=settings.body_timeout_seconds
     )
     return app
+
+
+@functools.cache
+def _route_patterns() -> list[tuple[re.Pattern[str], str]]:
+    return [
+        (re.compile("^" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(r.path)) + "$"), r.method) for r in routes()
+    ]
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods some route serves at ``path`` (for a 405's ``Allow``)."""
+    return sorted({method for pattern, method in _route_patterns() if pattern.match(path)})
 
 
 def _calls(dependant: Dependant) -> Iterator[object]:
@@ -89,13 +116,12 @@ def _access(route: APIRoute) -> Access:
     return "anyone"
 
 
-def routes(app: FastAPI | None = None) -> list[AdminRoute]:
-    """Every (method, path template) the admin app serves, and who may call it (``app`` defaults to a
-    fresh one: the route table does not depend on a gateway)."""
-    found: list[AdminRoute] = []
-    for route in (app or _application()).routes:
-        if isinstance(route, APIRoute):
+def routes() -> list[AdminRoute]:
+    """Every (method, path template) the admin app serves, and who may call it: the routers' routes
+    (the tests hold this against the served OpenAPI document) and the document itself."""
+    found = [AdminRoute("GET", OPENAPI_PATH, "anyone")]
+    for router in ROUTERS:
+        for route in router.routes:
+            assert isinstance(route, APIRoute), route
             found += [AdminRoute(m, route.path, _access(route)) for m in sorted(route.methods or ())]
-        elif isinstance(route, Route) and route.path.startswith(PREFIX):
-            found += [AdminRoute(m, route.path, "anyone") for m in sorted(route.methods or ()) if m != "HEAD"]
     return found

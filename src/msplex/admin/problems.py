@@ -10,6 +10,7 @@ may carry a header value). Anything else is answered 500 by ``msplex.admin.guard
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -66,7 +67,7 @@ class ProblemBody(BaseModel):
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}, "description": description}
+    status: {"model": ProblemBody, "description": description}
     for status, description in (
         (401, "No credential, or one that proves nothing"),
         (403, "The credential may not do this"),
@@ -151,18 +152,20 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
     return Problem(422, _summary(errors), errors=errors)
 
 
-def _http_problem(exc: StarletteHTTPException, path: str) -> Problem:
+def _http_problem(exc: StarletteHTTPException, path: str, allowed: Callable[[str], list[str]]) -> Problem:
     headers = dict(exc.headers or {})
     if exc.status_code == 404:
         return Problem(404, f"nothing is served at {path}", headers=headers)
     if exc.status_code == 405:
+        if methods := allowed(path):  # Starlette names only the first route matching the path
+            headers["Allow"] = ", ".join(methods)
         return Problem(405, "this method is not allowed here; see the Allow header", headers=headers)
     detail = exc.detail if isinstance(exc.detail, str) else title_of(exc.status_code)
     return Problem(exc.status_code, detail, headers=headers)
 
 
-def install(app: FastAPI) -> None:
-    """Make every failure the app can produce a problem body."""
+def install(app: FastAPI, allowed: Callable[[str], list[str]]) -> None:
+    """Make every failure the app can produce a problem body; ``allowed(path)``: the methods served there."""
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -178,7 +181,7 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return problem_response(_http_problem(exc, request.url.path))
+        return problem_response(_http_problem(exc, request.url.path, allowed))
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(StoreError, on_store_error)
