@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from msplex import __version__
+from msplex.admin import build_admin
 from msplex.controlplane import ControlPlane
 from msplex.crypto import Keyring
 from msplex.gateway import PROBE_SECONDS, Gateway
@@ -61,7 +62,8 @@ def deployment_provider(settings: Settings) -> OidcProvider | None:
 
 
 class GatewayApp:
-    """The ASGI application: the MCP edge plus the lifespan that wires it to the store and shared state."""
+    """The ASGI application: the MCP edge (which hands ``/admin/`` to the admin API) plus the lifespan that
+    wires it to the store and shared state."""
 
     def __init__(self, settings: Settings, store: Store, keyring: Keyring) -> None:
         self.settings = settings
@@ -89,6 +91,7 @@ class GatewayApp:
             max_body_bytes=settings.max_body_bytes,
             body_timeout_seconds=settings.body_timeout_seconds,
             public_url=settings.public_url,
+            admin=build_admin(self.gateway, store, settings),
         )
         self.control = ControlPlane(store)
         self._reported = 0

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, cast
 
 import typer
 
@@ -12,10 +13,10 @@ from msplex.cli._catalogue import list_catalogue
 from msplex.cli._run import CliError, fail, msplex_command, run_with_store
 from msplex.cli._typer import Command, TenantOpt, group, table
 from msplex.settings import Settings
-from msplex.store import Store
-from msplex.store.records import AUDIENCES, ITEM_KINDS, Audience
+from msplex.store import InvalidInput, NotFound, Store
+from msplex.store.records import AUDIENCES, ITEM_KINDS, ROLES, Audience
 
-__all__ = ["app"]
+__all__ = ["Effective", "app", "effective_items"]
 
 app = group("Which catalogue items a tenant's audiences may see and call (all off until enabled).")
 
@@ -56,6 +57,59 @@ def _render(items: list[Item], failures: dict[str, str], *, effective: bool) -> 
     lines = [table(rows, header) if rows else ("Nothing is visible." if effective else "The catalogue is empty.")]
     lines += [f"(upstream '{name}' could not be listed: {why})" for name, why in sorted(failures.items())]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """What one identity sees on one endpoint: ``tool effective`` and the admin API's effective-tools."""
+
+    viewer: Viewer | None
+    """``None`` when ``refusal`` says why nothing is visible."""
+    items: list[Item]
+    """Every item of the catalogue, ``visible`` set for the viewer."""
+    failures: dict[str, str]
+    """Upstream name -> why it could not be listed."""
+    refusal: str | None = None
+
+
+async def effective_items(
+    store: Store,
+    tenant: str,
+    *,
+    token_id: str | None = None,
+    role: str | None = None,
+    customer: str | None = None,
+    entity: str | None = None,
+) -> Effective:
+    """The gateway's decision for one identity: a token (id or prefix), else a ``role`` (an OIDC subject's;
+    with ``customer``, a customer identity), else anonymous; on ``entity``'s endpoint when given.
+    ``NotFound`` (kind ``token``) for an unknown token, ``InvalidInput`` for an unknown role."""
+    scope = store.tenant(tenant)
+    audience: Audience = "public"
+    tools: tuple[str, ...] | None = None
+    bound = customer
+    if token_id is not None:
+        key = token_id.removesuffix("…").removesuffix("...")
+        tokens = [t for t in await scope.list_tokens() if key in (t.id, t.prefix)]
+        if len(tokens) != 1:
+            raise NotFound("token", token_id, tenant=tenant)
+        audience, tools, bound = tokens[0].role or "admin", tokens[0].tools, tokens[0].customer
+    elif role is not None:
+        if role not in ROLES:
+            raise InvalidInput("role", f"'{role}' is not one of {', '.join(ROLES)}")
+        audience = "customer" if customer else cast(Audience, role)
+    selection: tuple[str, ...] | None = None
+    if entity is not None:
+        record = await scope.get_entity(entity)
+        customers = {c.id: c.slug for c in await scope.list_customers()}
+        if record.customer_id is not None and (audience != "customer" or bound != customers.get(record.customer_id)):
+            refusal = f"Entity '{entity}' admits only its customer's identities: nothing is visible."
+            return Effective(None, [], {}, refusal)
+        selection = record.tools
+    listed = await list_catalogue(store, tenant)
+    access = Access(await scope.list_rules())
+    viewer = Viewer(audience, tools, selection)
+    return Effective(viewer, access.effective(listed.catalogue, viewer), listed.failures)
 
 
 @app.command("list", cls=Command)
@@ -137,35 +191,21 @@ def tool_effective(
         fail("--subject needs --role admin|member|customer")
 
     async def go(store: Store, settings: Settings) -> None:
-        scope = store.tenant(tenant)
-        audience: Audience = "public"
-        tools: tuple[str, ...] | None = None
-        bound = customer
-        if token_id is not None:
-            key = token_id.removesuffix("…").removesuffix("...")
-            tokens = [t for t in await scope.list_tokens() if key in (t.id, t.prefix)]
-            if len(tokens) != 1:
-                raise CliError(
-                    f"no token '{token_id}' in tenant '{tenant}'; see {msplex_command(f'token list -t {tenant}')}"
-                )
-            audience, tools, bound = tokens[0].role or "admin", tokens[0].tools, tokens[0].customer
-        elif role is not None:
-            if role not in ("admin", "member", "customer"):
-                raise CliError("--role must be admin, member or customer")
-            audience = "customer" if customer else role  # type: ignore[assignment]
-        selection: tuple[str, ...] | None = None
-        if entity is not None:
-            record = await scope.get_entity(entity)
-            customers = {c.id: c.slug for c in await scope.list_customers()}
-            if record.customer_id is not None and (
-                audience != "customer" or bound != customers.get(record.customer_id)
-            ):
-                typer.echo(f"Entity '{entity}' admits only its customer's identities: nothing is visible.")
-                return
-            selection = record.tools
-        listed = await list_catalogue(store, tenant)
-        access = Access(await scope.list_rules())
-        viewer = Viewer(audience, tools, selection)
-        typer.echo(_render(access.effective(listed.catalogue, viewer), listed.failures, effective=True))
+        if token_id is None and role is not None and role not in ("admin", "member", "customer"):
+            raise CliError("--role must be admin, member or customer")
+        try:
+            result = await effective_items(
+                store, tenant, token_id=token_id, role=role, customer=customer, entity=entity
+            )
+        except NotFound as exc:
+            if exc.kind != "token":
+                raise
+            raise CliError(
+                f"no token '{token_id}' in tenant '{tenant}'; see {msplex_command(f'token list -t {tenant}')}"
+            ) from None
+        if result.refusal is not None:
+            typer.echo(result.refusal)
+            return
+        typer.echo(_render(result.items, result.failures, effective=True))
 
     run_with_store(go)

@@ -2,7 +2,9 @@
 
 Routes: ``/mcp`` (tenant from the token), ``/mcp/v1/{tenant}``, ``/mcp/entities/{slug}``
 (a branded endpoint), their protected-resource metadata under
-``/.well-known/oauth-protected-resource``, ``/healthz``.
+``/.well-known/oauth-protected-resource``, ``/healthz``; any path under ``/admin/`` is
+handed, after the ``Host``/``Origin`` check, to the admin app the edge was given
+(``msplex.admin``), only once the path is known not to be an MCP endpoint.
 Per request, in order: path, ``Host``/``Origin``, method, body size, JSON;
 then the 2026-07-28 handler when the ``MCP-Protocol-Version`` header names a
 modern revision (or a request carries the modern envelope without a session),
@@ -132,6 +134,7 @@ class Edge:
         max_body_bytes: int,
         body_timeout_seconds: float = BODY_TIMEOUT_SECONDS,
         public_url: str = "http://127.0.0.1",
+        admin: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None,
     ) -> None:
         self.chain = chain
         self.served = served
@@ -148,6 +151,8 @@ class Edge:
         """Open server-to-client streams and whose they are: a revoked credential's are closed."""
         self.on_session_ended: Callable[[str, str], Awaitable[None]] | None = None
         """Told (session id, tenant id) when a client ends its session: the durable record."""
+        self.admin = admin
+        """The admin API (an ASGI app) for paths under ``/admin/``; without one they are 404."""
 
     def revalidate(self, still_valid: Callable[[Principal], bool]) -> int:
         """Close the streams of principals whose credential no longer holds; how many were closed."""
@@ -173,7 +178,7 @@ class Edge:
         path: str = scope["path"]
         match = _ENDPOINT.match(path)
         if match is None:
-            await self._elsewhere(path, send)
+            await self._elsewhere(scope, receive, send)
             return
         endpoint = path.rstrip("/")
         request = Request(
@@ -204,16 +209,37 @@ class Edge:
         else:
             await send_empty(send, 405, [(b"allow", b"GET, POST, DELETE")])
 
-    async def _elsewhere(self, path: str, send: Send) -> None:
-        """Everything but an MCP endpoint: health, protected-resource metadata, OAuth paths, 404."""
+    async def _elsewhere(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Everything but an MCP endpoint: health, the admin API, protected-resource metadata, OAuth paths, 404."""
+        path: str = scope["path"]
         if path == "/healthz":
             await send_json(send, 200, {"status": "ok"})
+        elif path.startswith("/admin/") and self.admin is not None:
+            await self._admin(self.admin, scope, receive, send)
         elif path.startswith(PRM_PREFIX) and _ENDPOINT.match(endpoint := path[len(PRM_PREFIX) :] or "/mcp"):
             await protected_resource(send, self.public_url, endpoint.rstrip("/"), self.served.issuers)
         elif AS_PATHS.match(path):
             await not_an_authorization_server(send, path)
         else:
             await send_problem(send, 404, "Not Found", f"nothing is served at {path}")
+
+    async def _admin(
+        self, admin: Callable[[Scope, Receive, Send], Awaitable[None]], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """The admin API, behind the same DNS-rebinding check as the MCP endpoints."""
+        host = origin = None
+        for key, value in scope["headers"]:
+            if key == b"host":
+                host = value.decode("latin-1").strip()
+            elif key == b"origin":
+                origin = value.decode("latin-1").strip()
+        if not self._transport_ok(host, origin):
+            if host is None or not self._host_allowed(host):
+                await send_problem(send, 421, "Misdirected Request", "the Host header is not one this gateway serves")
+            else:
+                await send_problem(send, 403, "Forbidden", "the Origin header is not allowed")
+            return
+        await admin(scope, receive, send)
 
     async def _post(self, receive: Receive, send: Send, request: Request) -> None:
         content_type = request.headers.get("content-type", "")
