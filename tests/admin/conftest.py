@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from admin_support import Admin, start_admin
+
+from support.admin import Admin, start_admin
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -12,10 +12,10 @@ import re
 from datetime import timedelta
 
 import pytest
-from admin_support import BASE, Admin
 
 from msplex.admin import routes
 from msplex.store.models import utcnow
+from support.admin import BASE, Admin
 from support.idp import Idp
 
 PROBLEM = "application/problem+json"

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from admin_support import BASE, Admin
 from typer.testing import CliRunner
 
 from msplex.cli import app as cli_app
+from support.admin import BASE, Admin
 from support.gateway import ServerProcess
 
 Row = tuple[str, ...]

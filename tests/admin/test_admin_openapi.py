@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from admin_support import BASE, Admin
-
 from msplex.admin import OPENAPI_PATH, routes
+from support.admin import BASE, Admin
 
 EXPECTED = {
     ("GET", "/admin/v1/openapi.json"): "anyone",

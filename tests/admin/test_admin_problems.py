@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from admin_support import BASE, Admin, bearer
 
 from msplex.store import TenantStore
 from msplex.store.models import Upstream
+from support.admin import BASE, Admin, bearer
 from support.inproc import snapshot, start
 
 PROBLEM = "application/problem+json"
@@ -45,7 +45,7 @@ async def test_validation_errors_are_summarised_without_the_input(admin: Admin) 
         "POST",
         f"{BASE}/tenants/acme/upstreams",
         admin.operator,
-        json={"name": 7, "url": "https://mcp.example.com/mcp", "headers": {"Authorization": 5}, "token": secret},
+        json={"name": 7, "url": "https://93.184.215.14/mcp", "headers": {"Authorization": 5}, "token": secret},
     )
     body = _problem(response, 422)
     assert secret not in response.text
@@ -80,7 +80,7 @@ async def test_store_errors_map_to_statuses(admin: Admin) -> None:
 
 async def test_a_header_that_no_key_opens_is_a_500_with_the_stores_message(admin: Admin) -> None:
     await admin.tenant("acme")
-    await admin.store.tenant("acme").add_upstream("files", url="https://mcp.example.com/mcp", headers={"X-K": "v"})
+    await admin.store.tenant("acme").add_upstream("files", url="https://93.184.215.14/mcp", headers={"X-K": "v"})
     async with admin.store.mutation() as session:
         await session.execute(sa.update(Upstream).values(headers_enc="AAAA" + "A" * 60))
     response = await admin.call("GET", f"{BASE}/tenants/acme/upstreams", admin.operator)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from admin_support import BASE, Admin
 
 from msplex.store.models import Upstream
+from support.admin import BASE, Admin
 
 PROBLEM = "application/problem+json"
 
@@ -159,7 +159,7 @@ async def test_http_upstreams_are_the_tenants(admin: Admin) -> None:
         "POST",
         url,
         token,
-        json={"name": "files", "url": "https://mcp.example.com/mcp", "headers": {"X-Api-Key": "k-123456"}},
+        json={"name": "files", "url": "https://93.184.215.14/mcp", "headers": {"X-Api-Key": "k-123456"}},
     )
     assert created.status_code == 201, created.text
     assert created.json()["header_names"] == ["X-Api-Key"]
@@ -173,9 +173,9 @@ async def test_http_upstreams_are_the_tenants(admin: Admin) -> None:
     assert dict(entry.headers) == {"X-Api-Key": "k-123456"}
     listed = await admin.call("GET", url, token)
     assert [(u["name"], u["url"], u["header_names"]) for u in listed.json()] == [
-        ("files", "https://mcp.example.com/mcp", ["X-Api-Key"])
+        ("files", "https://93.184.215.14/mcp", ["X-Api-Key"])
     ]
-    duplicate = await admin.call("POST", url, token, json={"name": "files", "url": "https://other.example/mcp"})
+    duplicate = await admin.call("POST", url, token, json={"name": "files", "url": "https://93.184.215.15/mcp"})
     assert duplicate.status_code == 409
     no_url = await admin.call("POST", url, token, json={"name": "other"})
     assert no_url.status_code == 422
@@ -187,6 +187,20 @@ async def test_http_upstreams_are_the_tenants(admin: Admin) -> None:
     assert (await admin.call("DELETE", f"{url}/files", token)).status_code == 404
 
 
+async def test_a_tenant_upstream_must_be_public(admin: Admin) -> None:
+    token = await admin.tenant_admin("acme")
+    url = f"{BASE}/tenants/acme/upstreams"
+    for target, why in (
+        ("http://127.0.0.1:5432/mcp", "loopback"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://10.0.0.7/mcp", "private"),
+        ("https://no-such-host.invalid/mcp", "does not resolve"),
+    ):
+        refused = await admin.call("POST", url, token, json={"name": "sneaky", "url": target})
+        assert refused.status_code == 422 and why in refused.json()["detail"], refused.text
+    assert await admin.store.tenant("acme").list_upstreams() == []
+
+
 async def test_stdio_upstreams_are_refused_to_everyone(admin: Admin) -> None:
     token = await admin.tenant_admin("acme")
     url = f"{BASE}/tenants/acme/upstreams"
@@ -194,7 +208,7 @@ async def test_stdio_upstreams_are_refused_to_everyone(admin: Admin) -> None:
         for body in (
             {"name": "shell", "command": ["sh", "-c", "id"]},
             {"name": "shell", "command": "sh -c id"},
-            {"name": "shell", "url": "https://mcp.example.com/mcp", "command": None},
+            {"name": "shell", "url": "https://93.184.215.14/mcp", "command": None},
         ):
             refused = await admin.call("POST", url, caller, json=body)
             assert refused.status_code == 403, body

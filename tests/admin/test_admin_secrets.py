@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from admin_support import BASE, Admin
 
 from msplex.admin import routes
 from msplex.admin import tools as admin_tools
 from msplex.catalogue.merged import Catalogue
 from msplex.cli._catalogue import Listed
+from support.admin import BASE, Admin
 
 HEADER_SECRET = "hdr-s3cr3t-7c1f0e"
 
@@ -28,7 +28,7 @@ async def test_no_later_response_carries_a_header_value_or_a_token(admin: Admin)
         "POST",
         f"{BASE}/tenants/acme/upstreams",
         tenant_admin,
-        json={"name": "files", "url": "https://mcp.example.com/mcp", "headers": {"Authorization": HEADER_SECRET}},
+        json={"name": "files", "url": "https://93.184.215.14/mcp", "headers": {"Authorization": HEADER_SECRET}},
     )
     assert upstream.status_code == 201
     _clean(upstream, HEADER_SECRET)
@@ -48,11 +48,11 @@ async def test_no_later_response_carries_a_header_value_or_a_token(admin: Admin)
     assert any(r.status_code == 200 and "header_names" in r.text for r in later)
     # refusals that name the upstream or are about its body
     for body in (
-        {"name": "files", "url": "https://mcp.example.com/mcp", "headers": {"Authorization": HEADER_SECRET}},
-        {"name": "Bad Name", "url": "https://mcp.example.com/mcp", "headers": {"Authorization": HEADER_SECRET}},
-        {"name": "other", "url": "https://mcp.example.com/mcp", "headers": {"Authorization": f"{HEADER_SECRET}\n"}},
-        {"name": "other", "url": "https://mcp.example.com/mcp", "headers": {"Host": HEADER_SECRET}},
-        {"name": "other", "url": "https://mcp.example.com/mcp", "headers": {"Authorization": HEADER_SECRET}, "x": 1},
+        {"name": "files", "url": "https://93.184.215.14/mcp", "headers": {"Authorization": HEADER_SECRET}},
+        {"name": "Bad Name", "url": "https://93.184.215.14/mcp", "headers": {"Authorization": HEADER_SECRET}},
+        {"name": "other", "url": "https://93.184.215.14/mcp", "headers": {"Authorization": f"{HEADER_SECRET}\n"}},
+        {"name": "other", "url": "https://93.184.215.14/mcp", "headers": {"Host": HEADER_SECRET}},
+        {"name": "other", "url": "https://93.184.215.14/mcp", "headers": {"Authorization": HEADER_SECRET}, "x": 1},
         {"name": "other", "command": ["run", HEADER_SECRET]},
     ):
         refused = await admin.call("POST", f"{BASE}/tenants/acme/upstreams", tenant_admin, json=body)
@@ -72,7 +72,7 @@ async def test_listing_failures_are_redacted_of_the_tenants_header_values(
     """An upstream's error may quote the credential it was sent; the API takes it out of the reason."""
     token = await admin.tenant_admin("acme")
     await admin.store.tenant("acme").add_upstream(
-        "files", url="https://mcp.example.com/mcp", headers={"Authorization": HEADER_SECRET}
+        "files", url="https://93.184.215.14/mcp", headers={"Authorization": HEADER_SECRET}
     )
 
     async def quoting(store: object, tenant: str, *, seconds: float = 15.0) -> Listed:

@@ -19,6 +19,7 @@ from msplex.admin.auth import Admin
 from msplex.admin.problems import PROBLEM_RESPONSES, Problem
 from msplex.admin.schemas import Input, Output
 from msplex.store import UpstreamRecord, validation
+from msplex.upstream.addresses import PrivateAddress, check_public_url
 from msplex.upstream.base import Transport
 
 __all__ = ["router"]
@@ -67,13 +68,16 @@ def _out(record: UpstreamRecord) -> UpstreamOut:
     )
 
 
-def _check_url(url: str) -> None:
-    """The one hook for checking a tenant-registered upstream's URL.
-
-    Today only the store's syntax check (``validation.check_url``); the check against
-    private and loopback addresses (``msplex.upstream.check_public_url``) goes here.
-    """
+async def _check_url(url: str, allow_private: bool) -> None:
+    """A tenant-registered upstream's URL: well-formed, and (unless the operator allows private ones,
+    ``MSPLEX_UPSTREAM_ALLOW_PRIVATE``) resolving to public addresses only. The gateway checks again at
+    every connection, so a DNS answer that changes later does not get through either."""
     validation.check_url(url)
+    if not allow_private:
+        try:
+            await check_public_url(url)
+        except PrivateAddress as exc:
+            raise Problem(422, f"{exc}; register a public URL", field="url") from None
 
 
 @router.get("", summary="List the tenant's upstreams (header names only, never values)")
@@ -87,7 +91,7 @@ async def add_upstream(scope: Admin, body: UpstreamIn) -> UpstreamOut:
         raise Problem(403, STDIO_REFUSED, field="command")
     if body.url is None:
         raise Problem(422, "give the upstream's url (its Streamable HTTP endpoint)", field="url")
-    _check_url(body.url)
+    await _check_url(body.url, scope.context.settings.upstream_allow_private)
     record = await scope.store.add_upstream(
         body.name,
         url=body.url,
