@@ -6,6 +6,7 @@ a real upstream process (the fixture's tools ``ev__echo``, ``ev__pid``, ...).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -265,3 +266,16 @@ async def test_protected_resource_metadata_names_the_authorization_servers(gatew
     for response in (register, as_metadata):
         assert response.headers["content-type"] == "application/problem+json"
         assert "msplex token create" in response.json()["detail"]
+
+
+async def test_each_rejected_credential_is_logged_once_and_never_shown(
+    gateway: InProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="msplex.identity")
+    for _ in range(3):
+        await _post(gateway, "/mcp/v1/acme", "tools/list", None, "mspx_wrong-one")
+    await _post(gateway, "/mcp/v1/acme", "tools/list", None, "mspx_expired")
+    lines = [r.getMessage() for r in caplog.records if r.name == "msplex.identity"]
+    assert len(lines) == 2, lines
+    assert "unknown or revoked" in lines[0] and "expired" in lines[1] and "tenant acme" in lines[0]
+    assert not any("mspx_" in line for line in lines)
