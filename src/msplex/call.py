@@ -3,8 +3,9 @@
 ``Call`` is frozen: a chain stage that learns a fact returns a new ``Call``
 with that field set (``learned``), so no stage can change what an earlier one
 established. The facts arrive in chain order: ``principal`` (authenticate),
-``tenant``, ``entity`` and ``viewer`` (resolve_tenant), ``target`` (resolve_target);
-dispatch executes the target through its ``Connector``.
+``tenant``, ``entity`` and ``viewer`` (resolve_tenant), ``customer`` (resolve_customer),
+``target`` (resolve_target), ``decision`` (tool policy), ``overage`` (quota),
+``approval_id`` (approval); dispatch executes the target through its ``Connector``.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from msplex.crypto import token_digest
 
 if TYPE_CHECKING:
-    from msplex.store.records import Audience, EntityRecord, TenantRecord
+    from msplex.store.records import Audience, CustomerRecord, EntityRecord, TenantRecord
 
 __all__ = [
     "Call",
     "ClientEra",
     "Connector",
     "Credential",
+    "Decision",
     "Peer",
     "Principal",
     "SessionBinding",
@@ -159,6 +161,15 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class Decision:
+    """What tool policy decided for a cleared call: the rule that decided (``None``: no rule matched and
+    the default applied) and whether a person must approve the call before it is dispatched."""
+
+    rule: str | None
+    approval: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     method: str
     params: JSON
@@ -181,7 +192,15 @@ class Call:
     tenant: TenantRecord | None = None
     entity: EntityRecord | None = None
     viewer: Viewer | None = None
+    customer: CustomerRecord | None = None
+    """The one customer the call is bound to (from the identity, or named by a member or admin);
+    ``None``: the whole tenant."""
     target: Target | None = None
+    decision: Decision | None = None
+    overage: bool = False
+    """A quota was over its limit and allowed the call as overage (metered as such)."""
+    approval_id: str | None = None
+    """The approval request that let this call through."""
 
     def learned(self, **facts: Any) -> Call:
         """A copy with ``facts`` set: how a stage adds what it established.
