@@ -169,8 +169,11 @@ class Decision:
     approval: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Call:
+    """Frozen, and deliberately not slotted: ``learned`` copies the instance ``__dict__`` in one C-level
+    update, so a stage's cost does not grow with the number of facts the chain carries."""
+
     method: str
     params: JSON
     request_id: Any
@@ -205,12 +208,15 @@ class Call:
     def learned(self, **facts: Any) -> Call:
         """A copy with ``facts`` set: how a stage adds what it established.
 
-        Equivalent to ``dataclasses.replace`` at a fraction of its cost (it
-        re-derives the field list on every call; this is the hot path).
+        Equivalent to ``dataclasses.replace`` at a fraction of its cost (it re-derives
+        the field list and runs ``__init__`` on every call; this is the hot path).
         """
+        if not facts.keys() <= _FIELDS:
+            raise TypeError(f"Call has no field(s) {sorted(facts.keys() - _FIELDS)}")
         new = object.__new__(Call)
-        for name in _FIELDS:
-            object.__setattr__(new, name, facts[name] if name in facts else getattr(self, name))
+        state = new.__dict__
+        state.update(self.__dict__)
+        state.update(facts)
         return new
 
     @property
@@ -219,4 +225,4 @@ class Call:
         return self.session.sid if self.session is not None else f"request:{id(self.peer):x}"
 
 
-_FIELDS = tuple(Call.__dataclass_fields__)
+_FIELDS = frozenset(Call.__dataclass_fields__)

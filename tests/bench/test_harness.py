@@ -89,3 +89,22 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 50) == 50.0
     assert percentile(values, 99) == 99.0
     assert percentile([], 50) != percentile([], 50)  # NaN
+
+
+def test_chain_bench_clears_a_call_for_every_identity_and_prints_its_cost() -> None:
+    import re
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.chain", "--calls", "200", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    costs = dict(
+        re.findall(r"^(member PAT|scoped PAT|customer PAT|OIDC token \(cached verdict\))\s+([\d.]+)", out.stdout, re.M)
+    )
+    assert sorted(costs) == ["OIDC token (cached verdict)", "customer PAT", "member PAT", "scoped PAT"], out.stdout
+    assert all(float(us) > 0 for us in costs.values())

@@ -23,6 +23,16 @@ def test_learned_sets_facts_and_keeps_everything_else() -> None:
     assert later == dataclasses.replace(call, principal=principal)
 
 
+def test_learned_refuses_a_fact_the_call_does_not_have() -> None:
+    import pytest
+
+    call = Call("ping", {}, 1, "modern", "2026-07-28", {}, _Peer())
+    with pytest.raises(TypeError, match="tenant_id"):
+        call.learned(tenant_id="t1")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        call.method = "tools/call"  # type: ignore[misc]
+
+
 def test_a_credential_never_shows_the_token_and_hashes_it_once() -> None:
     from msplex.call import Credential
     from msplex.crypto import token_digest
