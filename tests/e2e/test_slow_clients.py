@@ -46,9 +46,13 @@ async def _open(gw: GatewayProcess) -> tuple[asyncio.StreamReader, asyncio.Strea
     return await asyncio.open_connection("127.0.0.1", gw.port)
 
 
-async def _until_closed(reader: asyncio.StreamReader, within: float = LATE) -> tuple[bytes, float]:
-    """Everything the server sends until it closes, and how long that took."""
-    started = time.monotonic()
+async def _until_closed(
+    reader: asyncio.StreamReader, within: float = LATE, started: float | None = None
+) -> tuple[bytes, float]:
+    """Everything the server sends until it closes, and how long that took since ``started``
+    (default: now). A lower bound on that time must start before the connection opens: the server's
+    deadline starts at accept, and a busy test loop may read only later."""
+    started = time.monotonic() if started is None else started
     data = b""
     async with asyncio.timeout(within):
         while chunk := await reader.read(65536):
@@ -116,8 +120,9 @@ async def test_slow_clients_are_cut_off_while_streams_live_on(gateway: tuple[Gat
     host = f"Host: 127.0.0.1:{gw.port}\r\n".encode()
 
     async def idle() -> None:
+        opened = time.monotonic()
         reader, _ = await _open(gw)
-        answer, took = await _until_closed(reader)
+        answer, took = await _until_closed(reader, started=opened)
         assert answer.startswith(b"HTTP/1.1 408 "), answer
         assert DEADLINE * 0.8 < took < LATE, took
 
@@ -131,13 +136,14 @@ async def test_slow_clients_are_cut_off_while_streams_live_on(gateway: tuple[Gat
         assert took < LATE, f"trickled headers held the connection for {took:.2f} s"
 
     async def half_sent_body() -> None:
+        opened = time.monotonic()
         reader, writer = await _open(gw)
         writer.write(
             b"POST /mcp/v1/demo HTTP/1.1\r\n" + host + b"Authorization: Bearer " + token.encode() + b"\r\n"
             b"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
             b"Content-Length: 100\r\n\r\n" + b'{"jsonrpc": "2.0",'
         )
-        answer, took = await _until_closed(reader)
+        answer, took = await _until_closed(reader, started=opened)
         assert answer.startswith(b"HTTP/1.1 408 "), answer
         assert b"application/problem+json" in answer and b'"status":408' in answer, answer
         assert DEADLINE * 0.8 < took < LATE, took
