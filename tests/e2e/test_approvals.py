@@ -10,6 +10,7 @@ was approved with, and a refused one never runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,11 +91,11 @@ def _setup(gw: GatewayProcess, ledger: ServerProcess) -> list[str]:
     return _tokens(out)
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    root = tmp_path_factory.mktemp("approvals")
+@contextlib.contextmanager
+def deployment(root: Path, env: dict[str, str | None]) -> Iterator[Setup]:
+    """A gateway (with ``env``) and the ledger upstream, set up as the module docstring says."""
     ledger = ServerProcess.ledger(root)
-    gw = GatewayProcess(root / "home", env={"MSPLEX_APPROVAL_WAIT_SECONDS": "8"})
+    gw = GatewayProcess(root / "home", env=env)
     try:
         ledger.launch()
         tokens = _setup(gw, ledger)
@@ -102,6 +103,12 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         yield Setup(gw, *tokens)
     finally:
         stop_all(gw, ledger)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    with deployment(tmp_path_factory.mktemp("approvals"), {"MSPLEX_APPROVAL_WAIT_SECONDS": "8"}) as started:
+        yield started
 
 
 async def _runs(setup: Setup) -> list[dict[str, Any]]:
@@ -323,13 +330,8 @@ async def test_a_read_only_tool_needs_no_approval(setup: Setup) -> None:
 
 
 async def test_a_held_request_survives_a_gateway_restart(tmp_path: Path) -> None:
-    ledger = ServerProcess.ledger(tmp_path)
-    gw = GatewayProcess(tmp_path / "home")
-    try:
-        ledger.launch()
-        tokens = _setup(gw, ledger)
-        start_all(ledger, gw)
-        setup = Setup(gw, *tokens)
+    with deployment(tmp_path, {}) as setup:
+        gw = setup.gw
         async with connect(setup.url, setup.caller, "legacy") as client:
             held = await client.call_tool("led__wipe", ARGS)
         approval_id = (held.meta or {})[META]["id"]
@@ -340,5 +342,21 @@ async def test_a_held_request_survives_a_gateway_restart(tmp_path: Path) -> None
             done = await client.call_tool("led__wipe", ARGS, meta={META: approval_id})
         assert text_of(done) == "wiped srv-1"
         assert await _runs(setup) == [{"tool": "wipe", "args": ARGS}]
-    finally:
-        stop_all(gw, ledger)
+
+
+async def test_an_expired_request_can_be_neither_approved_nor_run(tmp_path: Path) -> None:
+    with deployment(tmp_path, {"MSPLEX_APPROVAL_TTL_SECONDS": "3"}) as setup:
+        async with connect(setup.url, setup.caller, "legacy") as client:
+            undecided = (await client.call_tool("led__wipe", ARGS)).meta or {}
+            approved = (await client.call_tool("led__wipe", {**ARGS, "target": "late"})).meta or {}
+            assert (await setup.approve(approved[META]["id"])).status_code == 200
+            await asyncio.sleep(3.2)  # both expire
+            late = await setup.approve(undecided[META]["id"])
+            assert late.status_code == 409 and "expired" in late.json()["detail"]
+            with pytest.raises(MCPError) as refused:
+                await client.call_tool("led__wipe", {**ARGS, "target": "late"}, meta={META: approved[META]["id"]})
+        code, message = _error(refused)
+        assert code == APPROVAL and "expired" in message and "ask for a new approval" in message
+        listed = (await setup.admin("GET", "?status=expired", setup.approver)).json()
+        assert {r["id"] for r in listed} == {undecided[META]["id"], approved[META]["id"]}
+        assert await _runs(setup) == []
