@@ -17,7 +17,6 @@ A reference that is not this caller's is answered like one that does not exist.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from msplex.approvals import replies
@@ -46,7 +45,7 @@ def approval_required(call: Call) -> bool:
     if target is None or target.kind != "tool" or target.item is None:
         return False
     annotations = target.item.get("annotations")
-    return isinstance(annotations, Mapping) and annotations.get("destructiveHint") is True
+    return type(annotations) is dict and annotations.get("destructiveHint") is True
 
 
 def _refused(reason: str) -> Denied:
