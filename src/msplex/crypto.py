@@ -19,6 +19,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import hmac
 import os
 import tempfile
 from collections.abc import Sequence
@@ -82,18 +83,20 @@ def _parse_key(text: str, where: str, index: int) -> bytes:
 
 
 class Keyring:
-    """Seals and opens tokens; the first key encrypts, all keys decrypt."""
+    """Seals and opens tokens; the first key encrypts, all keys decrypt. Also keyed digests (``mac``)."""
 
-    __slots__ = ("_by_kid", "_primary", "_primary_kid")
+    __slots__ = ("_by_kid", "_macs", "_primary", "_primary_kid")
 
     def __init__(self, keys: Sequence[bytes]) -> None:
         if not keys:
             raise InvalidKey("a keyring needs at least one key")
         self._by_kid: dict[bytes, list[AESGCM]] = {}
+        self._macs: dict[bytes, bytes] = {}
         for key in keys:
             if len(key) != 32:
                 raise InvalidKey("keys must be 32 bytes")
             self._by_kid.setdefault(self.key_id(key), []).append(AESGCM(key))
+            self._macs.setdefault(self.key_id(key), hmac.digest(key, b"msplex/mac-key", "sha256"))
         self._primary_kid = self.key_id(keys[0])
         self._primary = self._by_kid[self._primary_kid][0]
 
@@ -133,6 +136,28 @@ class Keyring:
             with contextlib.suppress(InvalidTag):
                 return aead.decrypt(nonce, sealed, header + aad)
         raise InvalidCiphertext("token failed authentication")
+
+    def mac(self, data: bytes, *, purpose: bytes) -> str:
+        """A keyed digest of ``data`` (HMAC-SHA-256 under a key derived from the primary key, which it names):
+        equal data give equal digests, and without the keys nobody can test a guess of low-entropy data
+        (a PIN, a password among arguments) against it."""
+        return _mac(self._primary_kid.hex(), self._macs[self._primary_kid], data, purpose)
+
+    def mac_matches(self, data: bytes, digest: str, *, purpose: bytes) -> bool:
+        """Whether ``digest`` (from ``mac``, under any key of this keyring) is the digest of ``data``."""
+        version, _, rest = digest.partition(".")
+        kid_hex, _, _ = rest.partition(".")
+        try:
+            key = self._macs.get(bytes.fromhex(kid_hex)) if version == "m1" else None
+        except ValueError:
+            key = None
+        if key is None:
+            return False
+        return hmac.compare_digest(_mac(kid_hex, key, data, purpose), digest)
+
+
+def _mac(kid_hex: str, key: bytes, data: bytes, purpose: bytes) -> str:
+    return f"m1.{kid_hex}.{hmac.digest(key, purpose + bytes(1) + data, 'sha256').hex()}"
 
 
 def _read_or_create_key_file(path: Path) -> list[str]:

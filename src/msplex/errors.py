@@ -3,6 +3,7 @@
 RpcError                 a JSON-RPC error: a ``Code`` (what went wrong) and a message
  ├── Relayed             an upstream's own JSON-RPC error, passed on with its code
  └── Denied              a chain stage refused: names the ``Stage`` and the reason
+Held                     a chain stage stopped the call and answers it with a result, not an error
 
 Every ``Code`` fixes the JSON-RPC error code and the HTTP status it gets in each
 era, so no raise site chooses a number: the 2026-07-28 revision maps some codes
@@ -21,7 +22,7 @@ from typing import Any, Literal
 from msplex import protocol
 from msplex.protocol.jsonrpc import JSON, error_response
 
-__all__ = ["Code", "Denied", "Era", "Relayed", "RpcError", "Stage", "http_status", "response"]
+__all__ = ["Code", "Denied", "Era", "Held", "Relayed", "RpcError", "Stage", "http_status", "response"]
 
 Era = Literal["legacy", "modern"]
 
@@ -56,6 +57,10 @@ class Code(Enum):
     INTERNAL = _Wire(protocol.INTERNAL_ERROR, 200, 200)
     UNAUTHENTICATED = _Wire(protocol.UNAUTHENTICATED, 401, 401)
     FORBIDDEN = _Wire(protocol.FORBIDDEN, 403, 403)
+    BUSY = _Wire(protocol.BUSY, 200, 200)
+    """The connector instance's bulkhead is full (every worker busy, the queue at its limit)."""
+    APPROVAL = _Wire(protocol.APPROVAL, 200, 200)
+    """An approval the call needs is pending, was denied, has expired or was already used."""
 
 
 _MODERN_STATUS_OF_RPC = {
@@ -76,6 +81,7 @@ class Stage(StrEnum):
     AUTHENTICATE = "authenticate"
     RESOLVE_TENANT = "resolve_tenant"
     RESOLVE_TARGET = "resolve_target"
+    CHECK_APPROVAL = "check_approval"
     DISPATCH = "dispatch"
 
 
@@ -120,6 +126,18 @@ class Denied(RpcError):
         self.stage = stage
         self.reason = reason
         self.challenge = challenge
+
+
+class Held(Exception):
+    """Raised by a chain stage that stops the call and answers it with a result rather than an error: an
+    approval is pending, so the client gets an ``InputRequiredResult`` or a tool result saying how to retry.
+    The chain returns ``result`` as the call's result; its observers see the call stopped at ``stage``."""
+
+    def __init__(self, stage: Stage, result: JSON, reason: str) -> None:
+        super().__init__(f"{stage}: {reason}")
+        self.stage = stage
+        self.result = result
+        self.reason = reason
 
 
 def http_status(exc: RpcError, era: Era) -> int:

@@ -35,10 +35,12 @@ from msplex.identity.providers import OidcProviders
 from msplex.protocol.jsonrpc import JSON
 from msplex.upstream import UpstreamPool, open_session
 from msplex.upstream.pool import SessionFactory
+from msplex.workers import Limits, Workers
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from msplex.approvals import Approvals
     from msplex.call import Call
     from msplex.crypto import Keyring
     from msplex.state import SharedState
@@ -83,8 +85,13 @@ class Gateway:
         oidc: OidcProvider | None = None,
         allow_private: bool = False,
         stdio_user: str | None = None,
+        approvals: Approvals | None = None,
+        worker_limits: Limits | None = None,
     ) -> None:
         self.server_info_base = server_info
+        self.state = state
+        self.approvals = approvals
+        self.workers = Workers(worker_limits)
         self._allow_private = allow_private
         self.directory = Directory()
         self.identities = Identities(self.directory)
@@ -110,15 +117,21 @@ class Gateway:
             directory=self.directory,
             catalogues=self.catalogue,
             observers=(self.metrics.observe,),
+            approvals=approvals,
+            workers=self.workers,
         )
 
     async def start(self) -> None:
         await self.events.start(self._remote)
+        if self.approvals is not None:
+            await self.approvals.start()
 
     async def close(self) -> None:
         for tenant in self._tenants.values():
             tenant.catalogue.close()
         await self.events.close()
+        if self.approvals is not None:
+            await self.approvals.close()
         await self.parked.close()
         await asyncio.gather(*self._syncing, return_exceptions=True)
         await self.pool.close()

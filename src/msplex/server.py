@@ -21,6 +21,7 @@ import uvicorn
 
 from msplex import __version__
 from msplex.admin import build_admin
+from msplex.approvals import Approvals
 from msplex.controlplane import ControlPlane
 from msplex.crypto import Keyring
 from msplex.gateway import PROBE_SECONDS, Gateway
@@ -33,6 +34,7 @@ from msplex.state import open_state
 from msplex.store import Store
 from msplex.store.records import ControlSnapshot, UpstreamHealth
 from msplex.upstream import default_stdio_user
+from msplex.workers import Limits
 
 if TYPE_CHECKING:
     from msplex.mcp.http import Receive, Scope, Send
@@ -69,7 +71,8 @@ class GatewayApp:
         self.settings = settings
         self.store = store
         self.replica_id = secrets.token_hex(6)
-        self.state = open_state(settings.redis_url or None)
+        self.state = open_state(settings.redis_url or None, prefix=settings.redis_prefix)
+        approvals = Approvals(store, self.state, ttl=settings.approval_ttl_seconds, wait=settings.approval_wait_seconds)
         self.gateway = Gateway(
             keyring,
             self.state,
@@ -79,6 +82,8 @@ class GatewayApp:
             oidc=deployment_provider(settings),
             allow_private=settings.upstream_allow_private,
             stdio_user=default_stdio_user(settings.stdio_user),
+            approvals=approvals,
+            worker_limits=Limits(settings.worker_concurrency, settings.worker_queue, settings.worker_queue_seconds),
         )
         self.sessions = SessionState(self.state)
         self.edge = Edge(

@@ -90,7 +90,21 @@ class Settings(BaseSettings):
     home: Path = Path("~/.msplex")
     database_url: str = Field(default="", description="Default: SQLite file in home")
     redis_url: str = Field(default="", description="Shared state for scale-out; empty: in-process (one replica)")
+    redis_prefix: str = Field(
+        default="msplex:", min_length=1, description="Key and channel prefix in Redis (one per deployment)"
+    )
     secret_key: SecretStr | None = None
+
+    # Enforcement: approvals (chain stage 10) and the worker pool per connector instance (stage 11)
+    approval_ttl_seconds: float = Field(
+        default=3600.0, gt=0, description="How long an approval request, and the approval it gets, stays valid"
+    )
+    approval_wait_seconds: float = Field(
+        default=20.0, ge=0, le=600, description="How long a call waits for an approver's decision before 'pending'"
+    )
+    worker_concurrency: int = Field(default=32, gt=0, description="Calls one connector instance runs at once")
+    worker_queue: int = Field(default=64, ge=0, description="Calls that may wait for a worker per instance")
+    worker_queue_seconds: float = Field(default=10.0, gt=0, description="How long a call waits for a worker")
 
     # The deployment's own identity provider (a single-MSP deployment; tenants bring theirs with
     # ``msplex oidc set``). Off unless MSPLEX_OIDC_ISSUER is set.

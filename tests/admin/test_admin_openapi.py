@@ -35,6 +35,10 @@ EXPECTED = {
             ("GET", "/oidc"),
             ("PUT", "/oidc"),
             ("DELETE", "/oidc"),
+            ("GET", "/approvals"),
+            ("GET", "/approvals/{approval_id}"),
+            ("POST", "/approvals/{approval_id}/approve"),
+            ("POST", "/approvals/{approval_id}/deny"),
         )
     },
 }

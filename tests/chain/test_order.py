@@ -3,7 +3,12 @@ from msplex.chain.stage import Applies
 
 
 def test_the_chain_runs_its_stages_in_the_documented_order() -> None:
-    assert [stage.name for stage in chain.STAGES] == ["authenticate", "resolve_tenant", "resolve_target"]
+    assert [stage.name for stage in chain.STAGES] == [
+        "authenticate",
+        "resolve_tenant",
+        "resolve_target",
+        "check_approval",
+    ]
 
 
 def test_gateway_answered_methods_clear_only_the_identity_stages() -> None:
@@ -11,4 +16,5 @@ def test_gateway_answered_methods_clear_only_the_identity_stages() -> None:
         "authenticate": Applies.EVERY_CALL,
         "resolve_tenant": Applies.EVERY_CALL,
         "resolve_target": Applies.DISPATCHED,
+        "check_approval": Applies.DISPATCHED,
     }

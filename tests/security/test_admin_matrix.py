@@ -21,7 +21,8 @@ from msplex.admin import routes
 from support.admin import BASE, Admin, start_admin
 from support.idp import Idp
 
-ACME_SECRETS = ("alpha", "Alpha Ltd", "helpdesk", "files", "k-secret-9d2f", "mspx_", "login.example.com", "acme-api")
+ACME_SECRETS = ("alpha", "Alpha Ltd", "helpdesk", "files", "k-secret-9d2f", "mspx_", "login.example.com", "acme-api",
+                "wipe_the_lot", "srv-secret-9")  # fmt: skip
 BODY: dict[str, Any] = {
     "/tenants": {"slug": "mallory", "name": "x"},
     "/customers": {"slug": "mallory"},
@@ -31,12 +32,16 @@ BODY: dict[str, Any] = {
     "/tools": {"add": ["*"]},
     "/upstreams": {"name": "mallory", "url": "https://93.184.215.14/mcp"},
     "/oidc": {"issuer": "https://evil.example", "audience": "x"},
+    "/approve": {"reason": "x"},
+    "/deny": {"reason": "x"},
 }
+APPROVAL_ID = "9f1c3a52-0d6e-4c1b-9a57-1f2e3d4c5b6a"
+"""Acme's pending approval request (set to its real id by the harness)."""
 
 
 def _path(template: str, tenant: str) -> str:
     concrete = template.replace("{tenant}", tenant).replace("{slug}", "helpdesk").replace("{name}", "files")
-    concrete = concrete.replace("{token_id}", "some-token")
+    concrete = concrete.replace("{token_id}", "some-token").replace("{approval_id}", APPROVAL_ID)
     return f"{concrete}?anonymous=true" if concrete.endswith("/effective-tools") else concrete
 
 
@@ -63,6 +68,11 @@ async def harness(
         await scope.create_entity("helpdesk", "Help Desk")
         await scope.add_upstream("files", url="https://93.184.215.14/mcp", headers={"X-Key": "k-secret-9d2f"})
         await scope.set_oidc("https://login.example.com/acme", "acme-api")
+        held = await scope.approvals.create(
+            kind="tool", name="files__wipe_the_lot", instance="files", customer_id=None, requester="token:x",
+            arguments={"target": "srv-secret-9"}, redacted={"target": "srv-secret-9"}, ttl=3600,
+        )  # fmt: skip
+        monkeypatch.setitem(globals(), "APPROVAL_ID", held.id)
         await admin.tenant("beta")
         revoked = await admin.token("acme", "admin")
         await scope.revoke_token(revoked[:12])
@@ -131,3 +141,4 @@ async def test_no_admin_route_opens_for_a_prober(harness: tuple[Admin, dict[str,
     assert tried == len(table) * len(probers)
     assert await admin.store.tenant("acme").list_customers() != []  # nothing was deleted
     assert [c.slug for c in await admin.store.tenant("acme").list_customers()] == ["alpha"]
+    assert (await admin.store.tenant("acme").approvals.get(APPROVAL_ID)).status == "pending"  # nobody decided it

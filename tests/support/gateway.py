@@ -33,6 +33,7 @@ from mcp.client.streamable_http import streamable_http_client
 __all__ = [
     "ACCEPT",
     "EVERYTHING",
+    "LEDGER",
     "REPO",
     "GatewayProcess",
     "ServerProcess",
@@ -51,6 +52,7 @@ __all__ = [
 
 REPO = Path(__file__).resolve().parents[2]
 EVERYTHING = REPO / "tests" / "fixtures" / "upstreams" / "everything.py"
+LEDGER = REPO / "tests" / "fixtures" / "upstreams" / "ledger.py"
 START_TIMEOUT = 30.0
 MODERN = "2026-07-28"
 META_VERSION = "io.modelcontextprotocol/protocolVersion"
@@ -136,6 +138,12 @@ class ServerProcess:
         port = free_port()
         argv = [sys.executable, str(EVERYTHING), "--port", str(port), *flags]
         return cls(argv, port, log_dir / f"everything-{port}.log")
+
+    @classmethod
+    def ledger(cls, log_dir: Path) -> ServerProcess:
+        """``tests/fixtures/upstreams/ledger.py``: destructive tools that record every run."""
+        port = free_port()
+        return cls([sys.executable, str(LEDGER), "--port", str(port)], port, log_dir / f"ledger-{port}.log")
 
     @property
     def url(self) -> str:

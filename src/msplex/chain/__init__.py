@@ -3,19 +3,22 @@
     1  authenticate      who is calling (a token, an OIDC identity, or nobody); a session stays with its opener
     2  resolve_tenant    which one tenant (and entity) the call is bound to, and who is looking (the viewer)
     3  resolve_target    which connector instance and item the call is for, among those the viewer may see
-    -  dispatch          execute it through the connector (or answer a list)
+   10  check_approval    a call that needs a person's approval is held until it has one (and runs once)
+   11  dispatch          execute it on a worker of its connector instance (or answer a list)
 
 Each stage takes the ``Call`` and returns it with new facts or raises
 ``Denied(stage, code, reason)``; nothing reaches a connector unless every stage
 returned. Customer, entitlement, subscription, readiness, policy and RBAC,
-quota and approval stages slot in between ``resolve_target`` and ``dispatch``.
+and quota stages slot in between ``resolve_target`` and ``check_approval``.
 Stages declare whether they clear every call or only dispatched ones
 (``Applies``); the gateway answers ``initialize``, ``server/discover``,
 ``subscriptions/listen`` and the session-era stream and DELETE itself after the
 ``EVERY_CALL`` stages. ``Chain.run`` is the one entry point: it runs inside
 ``try``/``finally`` and hands every outcome, denial or success, to the
-observers (metrics now; audit and metering later). Anything unexpected fails
-closed as an internal error that tells the caller nothing.
+observers (metrics now; audit and metering later). A stage that answers the
+call itself (``Held``: an approval is pending) ends it with that result, not
+dispatched. Anything unexpected fails closed as an internal error that tells
+the caller nothing.
 """
 
 from __future__ import annotations
@@ -25,24 +28,32 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from msplex.approvals import Approvals
 from msplex.call import Call
 from msplex.catalogue.tenant import TenantCatalogue
 from msplex.chain.stage import Applies, Stage
 from msplex.chain.stages.authenticate import Authenticate
+from msplex.chain.stages.check_approval import CheckApproval
 from msplex.chain.stages.dispatch import Dispatch
 from msplex.chain.stages.resolve_target import ResolveTarget
 from msplex.chain.stages.resolve_tenant import ResolveTenant
 from msplex.directory import Directory
-from msplex.errors import Code, RpcError
+from msplex.errors import Code, Held, RpcError
 from msplex.identity.principals import Identities
 from msplex.protocol.jsonrpc import JSON
+from msplex.workers import Workers
 
 __all__ = ["STAGES", "Chain", "Observer", "Outcome", "assemble"]
 
 log = logging.getLogger("msplex.chain")
 
-STAGES: tuple[type[Stage], ...] = (Authenticate, ResolveTenant, ResolveTarget)
-"""The stages in order; ``Dispatch`` always follows the last one."""
+STAGES: tuple[type[Stage], ...] = (
+    Authenticate,  # 1
+    ResolveTenant,  # 2
+    ResolveTarget,
+    CheckApproval,  # 10
+)
+"""The stages in order; ``Dispatch`` (11) always follows the last one."""
 
 
 @dataclass(slots=True)
@@ -53,6 +64,7 @@ class Outcome:
     dispatched: bool = False
     """Every stage cleared it and dispatch began (for gateway-answered calls: every stage that applies)."""
     error: BaseException | None = None
+    """How it ended if not with a result: a ``Denied``/``RpcError``, or ``Held`` (answered by a stage)."""
 
 
 Observer = Callable[[Outcome], None]
@@ -65,11 +77,18 @@ def assemble(
     directory: Directory,
     catalogues: Callable[[str], TenantCatalogue | None],
     observers: Sequence[Observer] = (),
+    approvals: Approvals | None = None,
+    workers: Workers | None = None,
 ) -> Chain:
     """Build the chain: each stage gets exactly the services it needs, in ``STAGES`` order."""
     return Chain(
-        (Authenticate(identities), ResolveTenant(directory), ResolveTarget(catalogues)),
-        Dispatch(catalogues),
+        (
+            Authenticate(identities),
+            ResolveTenant(directory),
+            ResolveTarget(catalogues),
+            CheckApproval(approvals),
+        ),
+        Dispatch(catalogues, workers, approvals),
         observers,
     )
 
@@ -96,6 +115,9 @@ class Chain:
                 if answered:
                     return call, None
                 return call, await self._dispatch(call)
+        except Held as held:
+            outcome.error = held
+            return call, held.result
         except BaseException as exc:
             outcome.error = exc
             raise
@@ -109,7 +131,7 @@ def _fail_closed(method: str) -> Iterator[None]:
     """Anything but a typed refusal becomes an internal error that tells the caller nothing."""
     try:
         yield
-    except RpcError:
+    except (RpcError, Held):
         raise
     except Exception:
         log.exception("unexpected failure in the chain for %s", method)

@@ -101,6 +101,8 @@ def _hint(exc: StoreError) -> str:
             return f"create it with: {msplex_command(f'tenant create {exc.key}')}"
         if exc.kind in ("upstream", "token"):
             return f"see: {msplex_command(f'{exc.kind} list --tenant {exc.tenant}')}"
+        if exc.kind == "approval request":
+            return f"see: {msplex_command(f'approvals list --tenant {exc.tenant} --status all')}"
     if isinstance(exc, AlreadyExists):
         if exc.kind == "tenant":
             return f"pick another slug (see: {msplex_command('tenant list')})"

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 __all__ = [
+    "APPROVAL",
+    "BUSY",
     "CACHEABLE_METHODS",
     "CLIENT_CAPABILITIES_META",
     "CLIENT_INFO_META",
@@ -67,6 +69,10 @@ UNSUPPORTED_PROTOCOL_VERSION: Final = -32022
 UNAUTHENTICATED: Final = -32010
 """Implementation-defined (-32001 is MCP's request timeout); HTTP says 401 as well."""
 FORBIDDEN: Final = -32003
+BUSY: Final = -32005
+"""Implementation-defined: the connector instance's worker pool and queue are full; retry shortly."""
+APPROVAL: Final = -32006
+"""Implementation-defined: the call needs a person's approval that is pending, was denied, expired or was used."""
 
 LIST_METHODS: Final[dict[str, str]] = {
     "tools/list": "tools",

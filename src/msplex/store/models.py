@@ -17,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "CALLS_ROUTED",
     "ApiToken",
+    "ApprovalRequest",
     "Base",
     "ControlState",
     "Counter",
@@ -222,3 +223,32 @@ class EndedSession(Base):
     sid: Mapped[str] = mapped_column(sa.String(64), index=True)
     tenant_id: Mapped[str] = mapped_column(sa.String(36))
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class ApprovalRequest(TenantOwned, Base):
+    """A call held until a person approves it (chain stage 10). The arguments are sealed with the keyring
+    (bound to tenant and row); approvers see ``arguments_redacted`` and the keyed ``arguments_digest``.
+    ``status``: pending, approved, denied, withdrawn, executed (claimed once, by a conditional update)."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (sa.Index("ix_approval_requests_tenant_status", "tenant_id", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.Text)
+    """The public name (or URI) the caller used."""
+    instance: Mapped[str] = mapped_column(sa.String(63))
+    customer_id: Mapped[str | None] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    requester: Mapped[str] = mapped_column(sa.String(300))
+    """The calling principal's key."""
+    arguments_redacted: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    arguments_enc: Mapped[str] = mapped_column(sa.Text)
+    arguments_digest: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(sa.String(300))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -86,6 +86,13 @@ class Store(ReplicaMixin, SessionMixin):
         except IntegrityError as exc:  # a concurrent writer won a race the explicit checks could not see
             raise Conflict() from exc
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction that leaves the control version alone: for records that are not configuration
+        (approval requests), which no replica reloads as part of a snapshot."""
+        async with self._write() as session, session.begin():
+            yield session
+
     def tenant(self, slug: str) -> TenantStore:
         """Everything tenant ``slug`` owns (the slug is resolved by each operation)."""
         return TenantStore(self, slug)

@@ -52,6 +52,7 @@ from msplex.store.records import (
 from msplex.upstream.base import UpstreamSpec
 
 if TYPE_CHECKING:
+    from msplex.store.approvals import TenantApprovals
     from msplex.store.store import Store
 
 __all__ = [
@@ -119,6 +120,13 @@ class TenantStore:
     def __init__(self, store: Store, slug: str) -> None:
         self._store = store
         self.slug = slug
+
+    @property
+    def approvals(self) -> TenantApprovals:
+        """The tenant's approval requests (``msplex.store.approvals``), keyed by this tenant like the rest."""
+        from msplex.store.approvals import TenantApprovals
+
+        return TenantApprovals(self._store, self)
 
     # plumbing ------------------------------------------------------------------------------
 

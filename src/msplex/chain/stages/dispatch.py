@@ -1,14 +1,20 @@
-"""The last stage: execute the cleared call.
+"""Stage 11, the last: dispatch the cleared call to a worker of its connector instance.
 
-A call with a target goes to its connector; lists are answered from the
-tenant's catalogue, filtered to what the caller may see before they are
+A call with a target runs on a worker of its instance's bulkhead
+(``msplex.workers``: bounded concurrency and queue, then a ``busy`` refusal), so
+a slow connector instance cannot starve the others; the connector owns the
+deadline and the cancellation that reaches the upstream. A call let through by
+an approval spends it only once it holds a worker (``Approvals.admit``), so a
+busy refusal does not use it up; if the approved call's upstream asks for input,
+the retry gets a single-use reference to continue it. Lists are answered from
+the tenant's catalogue, filtered to what the caller may see before they are
 paginated; nothing else is served.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from msplex import protocol
 from msplex.call import Call
@@ -17,6 +23,10 @@ from msplex.chain.stage import Applies
 from msplex.chain.stages.resolve_target import TARGETED
 from msplex.errors import Code, RpcError, Stage
 from msplex.protocol.jsonrpc import JSON
+from msplex.workers import Workers
+
+if TYPE_CHECKING:
+    from msplex.approvals import Approvals
 
 __all__ = ["DISPATCHED", "PAGE_SIZE", "Dispatch"]
 
@@ -29,13 +39,31 @@ class Dispatch:
     name: ClassVar[Stage] = Stage.DISPATCH
     applies: ClassVar[Applies] = Applies.DISPATCHED
 
-    def __init__(self, catalogues: Callable[[str], TenantCatalogue | None], page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        catalogues: Callable[[str], TenantCatalogue | None],
+        workers: Workers | None = None,
+        approvals: Approvals | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
         self._catalogues = catalogues
+        self._workers = workers or Workers()
+        self._approvals = approvals
         self._page_size = page_size
 
     async def __call__(self, call: Call) -> JSON:
-        if call.target is not None:
-            return await call.target.connector.execute(call)
+        target = call.target
+        if target is not None:
+            assert call.tenant is not None  # resolve_tenant ran
+            bulkhead = self._workers.of(call.tenant.id, target.instance)
+            if not bulkhead.try_enter():
+                await bulkhead.enter()
+            try:
+                if call.approval_id is None:
+                    return await target.connector.execute(call)
+                return await self._approved(call)
+            finally:
+                bulkhead.leave()
         method = call.method
         if method in protocol.LIST_METHODS:
             assert call.tenant is not None  # resolve_tenant ran
@@ -53,3 +81,13 @@ class Dispatch:
         if method == "notifications/roots/list_changed":
             return {}
         raise RpcError(Code.METHOD_NOT_FOUND, f"Method not found: {method}")
+
+    async def _approved(self, call: Call) -> JSON:
+        assert call.target is not None
+        if self._approvals is None:
+            raise RpcError(Code.INTERNAL, "internal error in the gateway")
+        call = await self._approvals.admit(call)
+        result = await call.target.connector.execute(call)  # type: ignore[union-attr]
+        if result.get("resultType") == "input_required":
+            return await self._approvals.continued(call, result)
+        return result
