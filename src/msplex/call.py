@@ -158,6 +158,9 @@ class Target:
     """The catalogue family it came from (``upstream`` today)."""
     item: Mapping[str, Any] | None = None
     """The listed item (tool definition, ...); ``None`` for a URI matched by a template or prefix."""
+    vendor: str | None = None
+    """The MSP vendor kind (``halopsa``, ``hudu``, ...) of a vendor connector's target; ``None`` for an
+    upstream MCP server. What a plan's connector entitlement names, with upstream instance names."""
 
 
 @dataclass(frozen=True, slots=True)
