@@ -108,6 +108,16 @@ async def test_a_connector_outside_the_plan_is_refused_and_not_listed(ent: Ent) 
     assert served["result"]["content"][0]["text"] == "entitled"
 
 
+async def test_tool_effective_agrees_with_the_list(ent: Ent) -> None:
+    """The effective-tools function narrows by the plan as the chain does (and by what it could list now)."""
+    listed = sorted(await _tools(ent, "ent", ent.member))
+    as_member = ("--subject", "s", "--role", "member")
+    _, out, _ = await ent.deployment.gw.acli("tool", "effective", "--tenant", "ent", *as_member)
+    shown = sorted(line.split()[1] for line in out.splitlines()[1:] if line.startswith("tool "))
+    assert shown == listed and "ev__echo" in shown
+    assert "(connector 'extra' is not part of plan 'basic': its items are refused)" in out
+
+
 async def test_the_customer_comes_from_the_identity_or_a_members_meta_and_never_crosses_tenants(ent: Ent) -> None:
     ok = await _rpc(ent, "ent", ent.member, "tools/call", _echo("for alpha"), customer="alpha")
     assert ok["result"]["content"][0]["text"] == "for alpha"
