@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -28,7 +29,7 @@ from msplex.connectors.upstream.parked import Parked
 from msplex.connectors.upstream.provider import UpstreamProvider
 from msplex.connectors.upstream.subscriptions import Subscriptions
 from msplex.directory import Directory
-from msplex.entitlements import Entitlements
+from msplex.entitlements import Entitlements, refusal
 from msplex.events import Event, EventBus, Listener
 from msplex.identity.oidc import Finding, OidcProvider, diagnose
 from msplex.identity.principals import Identities
@@ -254,12 +255,17 @@ class Gateway:
         return [*own, *(i for i in self.global_issuers if i not in own)]
 
     def may_see_uri(self, call: Call, uri: str) -> bool:
-        """Whether the caller may see the resource at ``uri`` (for subscriptions a stream asks for)."""
-        live = self._tenants.get(call.tenant.id) if call.tenant is not None else None
-        if live is None or call.viewer is None:
+        """Whether the caller may see the resource at ``uri`` (for subscriptions a stream asks for): the item
+        rules, the tenant's subscription and its plan's connectors, as a ``resources/read`` would face them."""
+        tenant = call.tenant
+        live = self._tenants.get(tenant.id) if tenant is not None else None
+        if tenant is None or live is None or call.viewer is None:
             return False
         target = live.catalogue.current.route_uri(uri)
-        return target is not None and live.catalogue.access.visible(live.catalogue.current, call.viewer)(target)
+        if target is None or not live.catalogue.access.visible(live.catalogue.current, call.viewer)(target):
+            return False
+        entitlement = self.entitlements.of(tenant.id)
+        return entitlement is None or (entitlement.entitles(target) and refusal(entitlement, time.time()) is None)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         return self.events.listen(listener)

@@ -214,3 +214,27 @@ def test_the_snapshot_is_compiled_once_per_tenant_and_dropped_with_the_next_vers
     before = entitlements.of("t1")
     entitlements.apply(snapshot([("t1", "acme", False)], version=2))
     assert entitlements.of("t1") is not before
+
+
+async def test_a_stream_may_not_subscribe_to_a_resource_of_a_connector_outside_the_plan() -> None:
+    from dataclasses import replace
+
+    from msplex.call import Viewer
+    from msplex.store.records import UpstreamEntry
+    from msplex.upstream import UpstreamSpec
+    from support.gateway import free_port
+    from support.inproc import start
+
+    dead = f"http://127.0.0.1:{free_port()}/mcp"
+    entries = [UpstreamEntry(n, UpstreamSpec("t1", n, "http", url=dead), True, NOW) for n in ("ev", "extra")]
+    base = snapshot([("t1", "acme", False)], upstreams={"t1": entries})
+    sub = _subscription("active")
+    gateway = await start(
+        replace(base, plans={PLAN.id: PLAN}, subscriptions={"t1": replace(sub, plan_id=PLAN.id)})  # type: ignore[arg-type]
+    )
+    try:
+        call = _call(viewer=Viewer("member"))
+        assert gateway.gateway.may_see_uri(call, "ev+file:///a")
+        assert not gateway.gateway.may_see_uri(call, "extra+file:///a")
+    finally:
+        await gateway.close()
