@@ -20,7 +20,7 @@ from msplex.chain.stages.verify_subscription import VerifySubscription
 from msplex.directory import Directory
 from msplex.entitlements import Entitlements, compile_entitlement, refusal
 from msplex.errors import Code, Denied, Stage
-from msplex.events import EventBus
+from msplex.events import Event, EventBus
 from msplex.state.memory import MemoryState
 from msplex.store.models import utcnow
 from msplex.store.records import CustomerRecord, PlanRecord, SubscriptionRecord, SubscriptionStatus, TenantRecord
@@ -232,9 +232,16 @@ async def test_a_stream_may_not_subscribe_to_a_resource_of_a_connector_outside_t
     gateway = await start(
         replace(base, plans={PLAN.id: PLAN}, subscriptions={"t1": replace(sub, plan_id=PLAN.id)})  # type: ignore[arg-type]
     )
+    heard: list[Event] = []
+    gateway.gateway.listen(heard.append)
     try:
         call = _call(viewer=Viewer("member"))
         assert gateway.gateway.may_see_uri(call, "ev+file:///a")
         assert not gateway.gateway.may_see_uri(call, "extra+file:///a")
+        assert heard == []
+        suspended = replace(sub, plan_id=PLAN.id, status="suspended")
+        gateway.gateway.apply(replace(base, version=2, plans={PLAN.id: PLAN}, subscriptions={"t1": suspended}))  # type: ignore[arg-type]
+        assert {(e.tenant_id, e.kind) for e in heard} == {("t1", "tools"), ("t1", "prompts"), ("t1", "resources")}
+        assert not gateway.gateway.may_see_uri(call, "ev+file:///a")
     finally:
         await gateway.close()

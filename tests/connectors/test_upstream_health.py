@@ -13,6 +13,7 @@ import pytest
 
 from msplex.call import Call, Credential
 from msplex.errors import Code, Denied, Stage
+from msplex.events import Event
 from msplex.store.models import utcnow
 from msplex.store.records import UpstreamEntry
 from msplex.upstream import UpstreamSpec
@@ -61,11 +62,15 @@ async def test_a_dead_upstream_turns_unhealthy_its_items_leave_the_lists_and_com
     kept (the catalogue still routes the name), so a call is refused with the reason, not 'unknown tool'."""
     upstream = ServerProcess.everything(tmp_path, "--json").start()
     gateway = await _gateway(_entry("ev", upstream.url))
+    heard: list[Event] = []
     try:
         await _until(lambda: _health(gateway, "ev") == "ok")
+        gateway.gateway.listen(heard.append)
         upstream.stop()
         gateway.gateway.catalogue("t1").probe(0)  # type: ignore[union-attr]
         await _until(lambda: _health(gateway, "ev") == "unhealthy")
+        assert {e.kind for e in heard} == {"tools", "prompts", "resources"}  # connected clients re-list
+        heard.clear()
         assert gateway.gateway.health()["t1"]["ev"].error
         _, listed = await gateway.gateway.chain.run(_call("tools/list"))
         assert listed == {"tools": []}
@@ -79,6 +84,7 @@ async def test_a_dead_upstream_turns_unhealthy_its_items_leave_the_lists_and_com
         upstream.start()
         gateway.gateway.catalogue("t1").probe(0)  # type: ignore[union-attr]
         await _until(lambda: _health(gateway, "ev") == "ok", within=40)
+        assert {"tools", "prompts", "resources"} <= {e.kind for e in heard}
         _, listed = await gateway.gateway.chain.run(_call("tools/list"))
         assert listed is not None and "ev__echo" in [tool["name"] for tool in listed["tools"]]
     finally:
