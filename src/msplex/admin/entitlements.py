@@ -13,7 +13,7 @@ with the next control-plane poll.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from fastapi import APIRouter, Response
@@ -148,8 +148,11 @@ async def show_subscription(scope: Admin) -> SubscriptionOut:
 
 @subscriptions.put("", summary="Create or change the tenant's subscription (operator)")
 async def set_subscription(scope: Admin, principal: Operator, body: SubscriptionIn) -> SubscriptionOut:
+    ends = body.trial_ends_at
+    if ends is not None and ends.tzinfo is None:
+        ends = ends.replace(tzinfo=UTC)  # a time without an offset is UTC, as in the CLI
     sub = await scope.store.subscription.set(
-        plan=body.plan, status=body.status, grace_days=body.grace_days, trial_ends_at=body.trial_ends_at
+        plan=body.plan, status=body.status, grace_days=body.grace_days, trial_ends_at=ends
     )
     return await _subscription(scope, sub)
 
