@@ -10,7 +10,10 @@ An item is visible to a viewer when all of these hold:
 
 ``tools/list`` (and the other lists), ``tools/call`` (and get, read, subscribe,
 complete), the CLI's ``tool effective`` and the admin API all ask this module, so
-"did this caller see this item?" has one answer. Patterns are shell globs on public
+"did this caller see this item?" has one answer. What the chain refuses by item
+beyond these rules (the plan's connectors, an instance's readiness) narrows it
+further: the lists through the stages' ``Sieve`` predicates, the effective view
+through ``effective(..., admits)``. Patterns are shell globs on public
 names (``ev__*``, ``docs+file://*``), matched case-sensitively.
 """
 
@@ -99,8 +102,11 @@ class Access:
 
         return visible
 
-    def effective(self, catalogue: Catalogue, viewer: Viewer | None) -> list[Item]:
-        """Every item of the catalogue with its state and, for ``viewer``, whether it is visible."""
+    def effective(
+        self, catalogue: Catalogue, viewer: Viewer | None, admits: Callable[[Target], bool] | None = None
+    ) -> list[Item]:
+        """Every item of the catalogue with its state and, for ``viewer``, whether it is visible: the rules
+        allow it and ``admits`` (the chain's item-refusing stages, such as the plan's entitlement) lets it through."""
         items: list[Item] = []
         for entries in catalogue.entries.values():
             for _, target in entries:
@@ -108,6 +114,7 @@ class Access:
                 enabled = rule is not None and rule.enabled
                 audiences = rule.audiences if rule is not None and rule.enabled else ()
                 visible = viewer is not None and self.allows(viewer, target.kind, target.public)
+                visible = visible and (admits is None or admits(target))
                 pattern = rule.pattern if rule is not None else None
                 items.append(Item(target.kind, target.public, target.instance, enabled, audiences, visible, pattern))
         return sorted(items, key=lambda i: (i.kind, i.public))

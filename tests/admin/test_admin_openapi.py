@@ -39,8 +39,16 @@ EXPECTED = {
             ("GET", "/approvals/{approval_id}"),
             ("POST", "/approvals/{approval_id}/approve"),
             ("POST", "/approvals/{approval_id}/deny"),
+            ("GET", "/subscription"),
         )
     },
+    ("PUT", "/admin/v1/tenants/{tenant}/subscription"): "operator",
+    ("DELETE", "/admin/v1/tenants/{tenant}/subscription"): "operator",
+    ("GET", "/admin/v1/plans"): "operator",
+    ("POST", "/admin/v1/plans"): "operator",
+    ("GET", "/admin/v1/plans/{plan}"): "operator",
+    ("PATCH", "/admin/v1/plans/{plan}"): "operator",
+    ("DELETE", "/admin/v1/plans/{plan}"): "operator",
 }
 
 

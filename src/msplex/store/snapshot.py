@@ -16,8 +16,20 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from msplex.store.entitlements import plan_record, subscription_record
 from msplex.store.errors import SecretUnavailable
-from msplex.store.models import ApiToken, ControlState, Customer, Entity, ItemRule, OidcProvider, Tenant, Upstream
+from msplex.store.models import (
+    ApiToken,
+    ControlState,
+    Customer,
+    Entity,
+    ItemRule,
+    OidcProvider,
+    Plan,
+    Subscription,
+    Tenant,
+    Upstream,
+)
 from msplex.store.records import (
     ControlSnapshot,
     ItemRuleRecord,
@@ -66,6 +78,11 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
         rules[rule.tenant_id].append(rule_record(rule))
     entities = {row.slug: entity_record(row) for row in await session.scalars(sa.select(Entity))}
     oidc = {row.tenant_id: oidc_record(row) for row in await session.scalars(sa.select(OidcProvider))}
+    plans = {row.id: plan_record(row) for row in await session.scalars(sa.select(Plan))}
+    subscriptions = {
+        row.tenant_id: subscription_record(row, plans[row.plan_id].name)
+        for row in await session.scalars(sa.select(Subscription))
+    }
     return ControlSnapshot(
         version=int(version or 0),
         tenants=MappingProxyType({t.slug: t for t in tenants}),
@@ -76,4 +93,6 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
         rules=MappingProxyType({k: tuple(v) for k, v in rules.items()}),
         entities=MappingProxyType(entities),
         oidc=MappingProxyType(oidc),
+        plans=MappingProxyType(plans),
+        subscriptions=MappingProxyType(subscriptions),
     )
