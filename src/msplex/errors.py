@@ -61,6 +61,10 @@ class Code(Enum):
     """The connector instance's bulkhead is full (every worker busy, the queue at its limit)."""
     APPROVAL = _Wire(protocol.APPROVAL, 200, 200)
     """An approval the call needs is pending, was denied, has expired or was already used."""
+    POLICY = _Wire(protocol.FORBIDDEN, 200, 200)
+    """A tool-policy rule refused this one call (the caller's identity and tenant are fine: no 403)."""
+    QUOTA = _Wire(protocol.QUOTA, 200, 200)
+    """A hard quota is used up for its window."""
 
 
 _MODERN_STATUS_OF_RPC = {
@@ -81,6 +85,8 @@ class Stage(StrEnum):
     AUTHENTICATE = "authenticate"
     RESOLVE_TENANT = "resolve_tenant"
     RESOLVE_TARGET = "resolve_target"
+    EVALUATE_POLICY = "evaluate_policy"
+    CHECK_QUOTA = "check_quota"
     CHECK_APPROVAL = "check_approval"
     DISPATCH = "dispatch"
 

@@ -3,13 +3,15 @@
     1  authenticate      who is calling (a token, an OIDC identity, or nobody); a session stays with its opener
     2  resolve_tenant    which one tenant (and entity) the call is bound to, and who is looking (the viewer)
     3  resolve_target    which connector instance and item the call is for, among those the viewer may see
+    8  evaluate_policy   the tenant's tool policy and RBAC rules allow, deny or ask for an approval (names the rule)
+    9  check_quota       the tenant's, customer's, caller's and tool's quotas admit it (or count it as overage)
    10  check_approval    a call that needs a person's approval is held until it has one (and runs once)
    11  dispatch          execute it on a worker of its connector instance (or answer a list)
 
 Each stage takes the ``Call`` and returns it with new facts or raises
 ``Denied(stage, code, reason)``; nothing reaches a connector unless every stage
-returned. Customer, entitlement, subscription, readiness, policy and RBAC,
-and quota stages slot in between ``resolve_target`` and ``check_approval``.
+returned. Customer, entitlement, subscription and readiness stages slot in
+between ``resolve_target`` and ``evaluate_policy``.
 Stages declare whether they clear every call or only dispatched ones
 (``Applies``); the gateway answers ``initialize``, ``server/discover``,
 ``subscriptions/listen`` and the session-era stream and DELETE itself after the
@@ -34,13 +36,18 @@ from msplex.catalogue.tenant import TenantCatalogue
 from msplex.chain.stage import Applies, Stage
 from msplex.chain.stages.authenticate import Authenticate
 from msplex.chain.stages.check_approval import CheckApproval
+from msplex.chain.stages.check_quota import CheckQuota
 from msplex.chain.stages.dispatch import Dispatch
+from msplex.chain.stages.evaluate_policy import EvaluatePolicy
 from msplex.chain.stages.resolve_target import ResolveTarget
 from msplex.chain.stages.resolve_tenant import ResolveTenant
 from msplex.directory import Directory
 from msplex.errors import Code, Held, RpcError
 from msplex.identity.principals import Identities
+from msplex.policy import Policy
 from msplex.protocol.jsonrpc import JSON
+from msplex.quota import Quotas
+from msplex.state import SharedState
 from msplex.workers import Workers
 
 __all__ = ["STAGES", "Chain", "Observer", "Outcome", "assemble"]
@@ -51,6 +58,8 @@ STAGES: tuple[type[Stage], ...] = (
     Authenticate,  # 1
     ResolveTenant,  # 2
     ResolveTarget,
+    EvaluatePolicy,  # 8
+    CheckQuota,  # 9
     CheckApproval,  # 10
 )
 """The stages in order; ``Dispatch`` (11) always follows the last one."""
@@ -79,6 +88,9 @@ def assemble(
     observers: Sequence[Observer] = (),
     approvals: Approvals | None = None,
     workers: Workers | None = None,
+    policies: Callable[[str], Policy | None] = lambda tenant_id: None,
+    quotas: Callable[[str], Quotas | None] = lambda tenant_id: None,
+    state: SharedState | None = None,
 ) -> Chain:
     """Build the chain: each stage gets exactly the services it needs, in ``STAGES`` order."""
     return Chain(
@@ -86,6 +98,8 @@ def assemble(
             Authenticate(identities),
             ResolveTenant(directory),
             ResolveTarget(catalogues),
+            EvaluatePolicy(policies),
+            CheckQuota(quotas, state),
             CheckApproval(approvals),
         ),
         Dispatch(catalogues, workers, approvals),

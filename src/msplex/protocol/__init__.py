@@ -35,6 +35,7 @@ __all__ = [
     "NAME_BEARING",
     "PARSE_ERROR",
     "PROTOCOL_VERSION_META",
+    "QUOTA",
     "REQUEST_TIMEOUT",
     "SERVER_INFO_META",
     "SUBSCRIPTION_ID_META",
@@ -73,6 +74,8 @@ BUSY: Final = -32005
 """Implementation-defined: the connector instance's worker pool and queue are full; retry shortly."""
 APPROVAL: Final = -32006
 """Implementation-defined: the call needs a person's approval that is pending, was denied, expired or was used."""
+QUOTA: Final = -32007
+"""Implementation-defined: a hard quota of the tenant, customer, caller or tool is used up for its window."""
 
 LIST_METHODS: Final[dict[str, str]] = {
     "tools/list": "tools",

@@ -53,6 +53,7 @@ from msplex.upstream.base import UpstreamSpec
 
 if TYPE_CHECKING:
     from msplex.store.approvals import TenantApprovals
+    from msplex.store.policies import TenantPolicies
     from msplex.store.store import Store
 
 __all__ = [
@@ -127,6 +128,13 @@ class TenantStore:
         from msplex.store.approvals import TenantApprovals
 
         return TenantApprovals(self._store, self)
+
+    @property
+    def policies(self) -> TenantPolicies:
+        """The tenant's tool-policy rules and quotas (``msplex.store.policies``)."""
+        from msplex.store.policies import TenantPolicies
+
+        return TenantPolicies(self._store, self)
 
     # plumbing ------------------------------------------------------------------------------
 
