@@ -12,6 +12,7 @@ from msplex.access import Access, Item, Viewer
 from msplex.cli._catalogue import list_catalogue
 from msplex.cli._run import CliError, fail, msplex_command, run_with_store
 from msplex.cli._typer import Command, TenantOpt, group, table
+from msplex.policy import Policy
 from msplex.settings import Settings
 from msplex.store import InvalidInput, NotFound, Store
 from msplex.store.records import AUDIENCES, ITEM_KINDS, ROLES, Audience
@@ -82,7 +83,8 @@ async def effective_items(
     entity: str | None = None,
 ) -> Effective:
     """The gateway's decision for one identity: a token (id or prefix), else a ``role`` (an OIDC subject's;
-    with ``customer``, a customer identity), else anonymous; on ``entity``'s endpoint when given.
+    with ``customer``, a customer identity), else anonymous; on ``entity``'s endpoint when given. What a
+    list would show it: the item rules, then the tenant's tool policy (``Access.listed``).
     ``NotFound`` (kind ``token``) for an unknown token, ``InvalidInput`` for an unknown role."""
     scope = store.tenant(tenant)
     audience: Audience = "public"
@@ -107,9 +109,14 @@ async def effective_items(
             return Effective(None, [], {}, refusal)
         selection = record.tools
     listed = await list_catalogue(store, tenant)
-    access = Access(await scope.list_rules())
+    tenant_record = await store.get_tenant(tenant)
+    policy = Policy(await scope.policies.list_rules(), read_only=tenant_record.read_only)
+    access = Access(await scope.list_rules(), policy)
+    customer_id = None
+    if bound is not None:
+        customer_id = next((c.id for c in await scope.list_customers() if c.slug == bound), None)
     viewer = Viewer(audience, tools, selection)
-    return Effective(viewer, access.effective(listed.catalogue, viewer), listed.failures)
+    return Effective(viewer, access.effective(listed.catalogue, viewer, customer_id), listed.failures)
 
 
 @app.command("list", cls=Command)

@@ -38,7 +38,7 @@ from msplex.call import Target
 from msplex.policy.cel import VARIABLES, CelError, Condition
 from msplex.store.records import PolicyEffect, PolicyRuleRecord
 
-__all__ = ["READ_ONLY_RULE", "VARIABLES", "CelError", "Facts", "Policy", "Verdict", "compile_condition"]
+__all__ = ["READ_ONLY_RULE", "VARIABLES", "CelError", "Facts", "Policy", "Verdict", "compile_condition", "hint"]
 
 READ_ONLY_RULE = "tenant read-only"
 _EMPTY: Mapping[str, Any] = {}
@@ -73,7 +73,8 @@ class Verdict:
 _UNDECIDED = Verdict(None)
 
 
-def _hint(target: Target, name: str) -> bool:
+def hint(target: Target, name: str) -> bool:
+    """Whether the tool states annotation ``name`` as ``true`` (prompts and resources state none)."""
     if target.kind != "tool" or target.item is None:
         return False
     annotations = target.item.get("annotations")
@@ -100,10 +101,10 @@ class _Rule:
             return False
         if self.patterns is not None and not any(p.match(target.public) for p in self.patterns):
             return False
-        if self.read_only is not None and (target.kind != "tool" or _hint(target, "readOnlyHint") != self.read_only):
+        if self.read_only is not None and (target.kind != "tool" or hint(target, "readOnlyHint") != self.read_only):
             return False
         return self.destructive is None or (
-            target.kind == "tool" and _hint(target, "destructiveHint") == self.destructive
+            target.kind == "tool" and hint(target, "destructiveHint") == self.destructive
         )
 
     def verdict(self) -> Verdict:
@@ -130,7 +131,7 @@ class Policy:
 
     def decide(self, facts: Facts) -> Verdict:
         target = facts.target
-        if self.read_only and target.kind == "tool" and not _hint(target, "readOnlyHint"):
+        if self.read_only and target.kind == "tool" and not hint(target, "readOnlyHint"):
             return Verdict("deny", READ_ONLY_RULE, "the tenant is read-only: only tools annotated readOnlyHint run")
         variables: dict[str, Any] | None = None
         for rule in self._rules:
@@ -149,7 +150,7 @@ class Policy:
 
     def listable(self, target: Target, audience: str, customer_id: str | None) -> bool:
         """Whether a list shows ``target`` to this caller (see the module docstring)."""
-        if self.read_only and target.kind == "tool" and not _hint(target, "readOnlyHint"):
+        if self.read_only and target.kind == "tool" and not hint(target, "readOnlyHint"):
             return False
         for rule in self._rules:
             if rule.matches_statically(target, audience, customer_id):
