@@ -39,6 +39,14 @@ EXPECTED = {
             ("GET", "/approvals/{approval_id}"),
             ("POST", "/approvals/{approval_id}/approve"),
             ("POST", "/approvals/{approval_id}/deny"),
+            ("GET", "/policies"),
+            ("POST", "/policies"),
+            ("DELETE", "/policies/{name}"),
+            ("POST", "/policies/test"),
+            ("GET", "/quotas"),
+            ("PUT", "/quotas/{name}"),
+            ("DELETE", "/quotas/{name}"),
+            ("PUT", "/read-only"),
         )
     },
 }

@@ -34,6 +34,10 @@ BODY: dict[str, Any] = {
     "/oidc": {"issuer": "https://evil.example", "audience": "x"},
     "/approve": {"reason": "x"},
     "/deny": {"reason": "x"},
+    "/policies": {"name": "mallory", "effect": "allow"},
+    "/test": {"name": "files__wipe_the_lot"},
+    "/quotas/{name}": {"window": "day", "limit": 1000},
+    "/read-only": {"read_only": True},
 }
 APPROVAL_ID = "9f1c3a52-0d6e-4c1b-9a57-1f2e3d4c5b6a"
 """Acme's pending approval request (set to its real id by the harness)."""
@@ -73,6 +77,8 @@ async def harness(
             arguments={"target": "srv-secret-9"}, redacted={"target": "srv-secret-9"}, ttl=3600,
         )  # fmt: skip
         monkeypatch.setitem(globals(), "APPROVAL_ID", held.id)
+        await scope.policies.add_rule("files", "deny", tools=["files__wipe_the_lot"], customers=["alpha"])
+        await scope.policies.set_quota("files", scope="customer", subject="alpha", window="day", limit=5)
         await admin.tenant("beta")
         revoked = await admin.token("acme", "admin")
         await scope.revoke_token(revoked[:12])
@@ -142,3 +148,7 @@ async def test_no_admin_route_opens_for_a_prober(harness: tuple[Admin, dict[str,
     assert await admin.store.tenant("acme").list_customers() != []  # nothing was deleted
     assert [c.slug for c in await admin.store.tenant("acme").list_customers()] == ["alpha"]
     assert (await admin.store.tenant("acme").approvals.get(APPROVAL_ID)).status == "pending"  # nobody decided it
+    policies = admin.store.tenant("acme").policies
+    assert [r.name for r in await policies.list_rules()] == ["files"]  # none added, none removed
+    assert [(q.name, q.limit) for q in await policies.list_quotas()] == [("files", 5)]
+    assert not (await admin.store.get_tenant("acme")).read_only

@@ -98,7 +98,7 @@ def assemble(
             Authenticate(identities),
             ResolveTenant(directory),
             ResolveTarget(catalogues),
-            EvaluatePolicy(policies),
+            EvaluatePolicy(policies, directory.customer_by_id),
             CheckQuota(quotas, state),
             CheckApproval(approvals),
         ),

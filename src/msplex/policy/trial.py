@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from msplex.call import Target
 from msplex.policy import Facts, Policy, Verdict, hint
 from msplex.store import Store
 from msplex.store.errors import InvalidInput, NotFound
-from msplex.store.records import AUDIENCES, ITEM_KINDS, ItemKind
+from msplex.store.records import AUDIENCES, ITEM_KINDS
 
 __all__ = ["Trial", "trial"]
 
@@ -83,8 +83,7 @@ async def trial(
         found = (listed.catalogue.tools if kind == "tool" else listed.catalogue.prompts).get(name)
         if found is not None and found.item is not None:
             item = dict(found.item)
-    item_kind = cast(ItemKind, kind)
-    target = Target(item_kind, name, "-", name, _Nothing(), "trial", item)
+    target = Target(kind, name, "-", name, _Nothing(), "trial", item)
     facts = Facts(target, audience, customer_id, customer, f"trial:{audience}", arguments)
     verdict = policy.decide(facts)
     # stage 10's default where no rule decided: tools annotated destructive
