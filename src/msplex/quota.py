@@ -20,6 +20,7 @@ clears stage 9, whatever later stages or the connector make of it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -46,8 +47,22 @@ def window_end(window: QuotaWindow, now: datetime) -> datetime:
     return (first + timedelta(days=32)).replace(day=1)
 
 
-def _window_id(window: QuotaWindow, now: datetime) -> str:
-    return now.strftime({"minute": "%Y%m%d%H%M", "day": "%Y%m%d", "month": "%Y%m"}[window])
+_FORMATS = {"minute": "%Y%m%d%H%M", "day": "%Y%m%d", "month": "%Y%m"}
+_windows: dict[str, tuple[float, float, str]] = {}
+"""Per window kind, the current one: (start, end, id), Unix times; recomputed once it has passed."""
+
+
+def _current(window: QuotaWindow, now: float) -> tuple[str, float]:
+    """The id and end (Unix time) of the window holding ``now``: computed once per window, not per call."""
+    cached = _windows.get(window)
+    if cached is None or not cached[0] <= now < cached[1]:
+        moment = datetime.fromtimestamp(now, UTC)
+        end = window_end(window, moment)
+        start = {"minute": end - timedelta(minutes=1), "day": end - timedelta(days=1)}.get(window)
+        if start is None:
+            start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        cached = _windows[window] = (start.timestamp(), end.timestamp(), moment.strftime(_FORMATS[window]))
+    return cached[2], cached[1]
 
 
 def describe(quota: QuotaRecord, customer_slugs: dict[str, str] | None = None) -> str:
@@ -75,12 +90,12 @@ class Quotas:
     def __bool__(self) -> bool:
         return bool(self.records)
 
-    def limits(self, call: Call, now: datetime | None = None) -> list[tuple[QuotaRecord, Limit]]:
-        """The quotas ``call`` counts against, each with its counter for the current window."""
+    def limits(self, call: Call, now: float | None = None) -> list[tuple[QuotaRecord, Limit]]:
+        """The quotas ``call`` counts against, each with its counter for the current window (``now``: Unix time)."""
         target = call.target
         if target is None or call.method not in COUNTED or not self.records:
             return []
-        now = now or datetime.now(UTC)
+        now = time.time() if now is None else now
         principal = call.principal
         customer_id = call.customer.id if call.customer is not None else None
         if customer_id is None and principal is not None:
@@ -90,10 +105,9 @@ class Quotas:
             group = self._group(quota, target.kind, target.public, customer_id, principal.key if principal else None)
             if group is None:
                 continue
-            end = window_end(quota.window, now)
-            key = f"quota:{self.tenant_id}:{quota.id}:{_window_id(quota.window, now)}:{group}"
-            ttl = (end - now).total_seconds() + _SLACK
-            found.append((quota, Limit(key, quota.limit, ttl, hard=not quota.overage)))
+            window, end = _current(quota.window, now)
+            key = f"quota:{self.tenant_id}:{quota.id}:{window}:{group}"
+            found.append((quota, Limit(key, quota.limit, end - now + _SLACK, hard=not quota.overage)))
         return found
 
     def _group(

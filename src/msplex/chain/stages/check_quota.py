@@ -37,8 +37,7 @@ class CheckQuota:
         quotas = self._quotas(call.tenant.id)
         if not quotas:
             return call
-        now = datetime.now(UTC)
-        limits = quotas.limits(call, now)
+        limits = quotas.limits(call)
         if not limits:
             return call
         if self._state is None:
@@ -46,7 +45,7 @@ class CheckQuota:
         admission = await self._state.admit([limit for _, limit in limits])
         if admission.refused is not None:
             quota = limits[admission.refused][0]
-            resets = window_end(quota.window, now)
+            resets = window_end(quota.window, datetime.now(UTC))
             reason = f"quota '{quota.name}' ({describe(quota)}) is used up; it resets at {resets:%Y-%m-%dT%H:%M:%SZ}"
             denied = Denied(self.name, Code.QUOTA, reason)
             denied.data = {**denied.data, "quota": quota.name, "resets": f"{resets:%Y-%m-%dT%H:%M:%SZ}"}
