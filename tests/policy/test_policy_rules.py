@@ -125,3 +125,10 @@ def test_conditions_are_checked_when_compiled() -> None:
     for bad, why in (("args.n +", "Syntax error"), ("nobody == 1", "undeclared"), ("args.n + 1", "boolean")):
         with pytest.raises(CelError, match=why):
             compile_condition(bad)
+
+
+def test_a_stored_condition_that_no_longer_compiles_fails_closed() -> None:
+    broken = "args.n +"
+    policy = Policy([_rule("deny-broken", "deny", priority=1, condition=broken), _rule("allow-broken", "allow",
+                     priority=0, condition=broken)])  # fmt: skip
+    assert policy.decide(_facts(_target("ev__x"))).rule == "deny-broken"

@@ -28,6 +28,7 @@ call would deny, and never hides what some call would allow.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from msplex.store.records import PolicyEffect, PolicyRuleRecord
 __all__ = ["READ_ONLY_RULE", "VARIABLES", "CelError", "Facts", "Policy", "Verdict", "compile_condition", "hint"]
 
 READ_ONLY_RULE = "tenant read-only"
+log = logging.getLogger("msplex.policy")
 _EMPTY: Mapping[str, Any] = {}
 
 
@@ -81,6 +83,19 @@ def hint(target: Target, name: str) -> bool:
     return type(annotations) is dict and annotations.get(name) is True
 
 
+class _Unevaluable(Condition):
+    """Stands in for a stored condition that no longer compiles: every evaluation fails (closed)."""
+
+    def __init__(self) -> None:
+        self.source = "<does not compile>"
+
+    def holds(self, variables: Mapping[str, Any]) -> bool | None:
+        return None
+
+
+_NEVER_EVALUATES = _Unevaluable()
+
+
 class _Rule:
     __slots__ = ("audiences", "condition", "customers", "destructive", "patterns", "read_only", "record")
 
@@ -91,7 +106,13 @@ class _Rule:
         self.patterns: tuple[re.Pattern[str], ...] | None = tuple(map(glob, record.tools)) if record.tools else None
         self.read_only = record.read_only
         self.destructive = record.destructive
-        self.condition = Condition(record.condition) if record.condition else None
+        self.condition: Condition | None = None
+        if record.condition:
+            try:
+                self.condition = Condition(record.condition)
+            except CelError as exc:  # checked when added; a runtime that changed since must not open a door
+                log.error("policy rule %r: its condition no longer compiles (%s); it fails closed", record.name, exc)
+                self.condition = _NEVER_EVALUATES
 
     def matches_statically(self, target: Target, audience: str, customer_id: str | None) -> bool:
         """Everything but the condition."""
