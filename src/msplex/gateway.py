@@ -34,7 +34,9 @@ from msplex.events import Event, EventBus, Listener
 from msplex.identity.oidc import Finding, OidcProvider, diagnose
 from msplex.identity.principals import Identities
 from msplex.identity.providers import OidcProviders
+from msplex.policy import Policy
 from msplex.protocol.jsonrpc import JSON
+from msplex.quota import Quotas
 from msplex.upstream import UpstreamPool, open_session
 from msplex.upstream.pool import SessionFactory
 from msplex.workers import Limits, Workers
@@ -110,6 +112,7 @@ class Gateway:
         self.metrics = Metrics()
         self.entitlements = Entitlements(require_subscription=require_subscription)
         self._tenants: dict[str, _Tenant] = {}
+        self._quotas: dict[str, Quotas] = {}
         self._entities: Mapping[str, EntityRecord] = {}
         self._oidc: Mapping[str, OidcProviderRecord] = {}
         self._oidc_problems: list[str] = []
@@ -125,6 +128,9 @@ class Gateway:
             observers=(self.metrics.observe,),
             approvals=approvals,
             workers=self.workers,
+            policies=self.policy,
+            quotas=self._quotas.get,
+            state=state,
         )
 
     async def start(self) -> None:
@@ -176,13 +182,23 @@ class Gateway:
             live.upstreams.slug = tenant.slug
             live.upstreams.apply(entries)
             rules = snapshot.rules.get(tenant.id, ())
-            if rules != live.catalogue.access.rules or tenant.id in changed_entities or tenant.id in entitled:
-                if rules != live.catalogue.access.rules:
-                    live.catalogue.access = Access(rules)
+            access = live.catalogue.access
+            policy = access.policy
+            policies = snapshot.policies.get(tenant.id, ())
+            if policy is None or not policy.same(policies, tenant.read_only):
+                policy = Policy(policies, read_only=tenant.read_only)  # compiled once per change
+            changed = rules != access.rules or policy is not access.policy
+            if changed or tenant.id in changed_entities or tenant.id in entitled:
+                if changed:
+                    live.catalogue.access = Access(rules, policy)
                 for kind in ("tools", "prompts", "resources"):
                     self.events.publish(Event(tenant.id, kind))
+            quotas = snapshot.quotas.get(tenant.id, ())
+            if tenant.id not in self._quotas or self._quotas[tenant.id].records != quotas:
+                self._quotas[tenant.id] = Quotas(tenant.id, quotas)
         for tenant_id in set(self._tenants) - set(snapshot.tenants_by_id):
             self._tenants.pop(tenant_id).catalogue.close()
+            self._quotas.pop(tenant_id, None)
         self.credentials.retain(keys)
         specs = [spec for t in self._tenants.values() for spec in t.upstreams.specs()]
         task = asyncio.get_running_loop().create_task(self.pool.sync(specs))
@@ -210,6 +226,14 @@ class Gateway:
     def catalogue(self, tenant_id: str) -> TenantCatalogue | None:
         live = self._tenants.get(tenant_id)
         return live.catalogue if live is not None else None
+
+    def policy(self, tenant_id: str) -> Policy | None:
+        """The tenant's tool policy, compiled from the current snapshot."""
+        live = self._tenants.get(tenant_id)
+        return live.catalogue.access.policy if live is not None else None
+
+    def quotas(self, tenant_id: str) -> Quotas | None:
+        return self._quotas.get(tenant_id)
 
     def server_info(self, tenant: TenantRecord, entity: EntityRecord | None = None) -> JSON:
         """How the endpoint presents itself: an entity's brand, else the tenant's name."""

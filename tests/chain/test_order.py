@@ -12,6 +12,8 @@ def test_the_chain_runs_its_stages_in_the_documented_order() -> None:
         "resolve_target",  # after the tenant-wide checks, before what reads the target
         "verify_entitlement",  # 6
         "verify_readiness",  # 7
+        "evaluate_policy",  # 8
+        "check_quota",  # 9
         "check_approval",  # 10
     ]
 
@@ -26,6 +28,8 @@ def test_gateway_answered_methods_clear_only_the_identity_stages() -> None:
         "resolve_target": Applies.DISPATCHED,
         "verify_entitlement": Applies.DISPATCHED,
         "verify_readiness": Applies.DISPATCHED,
+        "evaluate_policy": Applies.DISPATCHED,
+        "check_quota": Applies.DISPATCHED,
         "check_approval": Applies.DISPATCHED,
     }
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import Cli
+from support.cli import Cli
 
 
 def _ok(cli: Cli, *args: str) -> str:

@@ -37,6 +37,10 @@ BODY: dict[str, Any] = {
     "/plans": {"name": "mallory", "connectors": ["*"]},
     "/{plan}": {"connectors": ["*"]},
     "/subscription": {"plan": "gold", "status": "active"},
+    "/policies": {"name": "mallory", "effect": "allow"},
+    "/test": {"name": "files__wipe_the_lot"},
+    "/quotas/{name}": {"window": "day", "limit": 1000},
+    "/read-only": {"read_only": True},
 }
 APPROVAL_ID = "9f1c3a52-0d6e-4c1b-9a57-1f2e3d4c5b6a"
 """Acme's pending approval request (set to its real id by the harness)."""
@@ -79,6 +83,8 @@ async def harness(
         monkeypatch.setitem(globals(), "APPROVAL_ID", held.id)
         await admin.store.plans.create("gold", ["*"])
         await scope.subscription.set(plan="gold", status="suspended")
+        await scope.policies.add_rule("files", "deny", tools=["files__wipe_the_lot"], customers=["alpha"])
+        await scope.policies.set_quota("files", scope="customer", subject="alpha", window="day", limit=5)
         await admin.tenant("beta")
         revoked = await admin.token("acme", "admin")
         await scope.revoke_token(revoked[:12])
@@ -151,3 +157,7 @@ async def test_no_admin_route_opens_for_a_prober(harness: tuple[Admin, dict[str,
     subscription = await admin.store.tenant("acme").subscription.get()  # nobody set or removed it
     assert subscription is not None and (subscription.plan, subscription.status) == ("gold", "suspended")
     assert [p.name for p in await admin.store.plans.list()] == ["gold"]
+    policies = admin.store.tenant("acme").policies
+    assert [r.name for r in await policies.list_rules()] == ["files"]  # none added, none removed
+    assert [(q.name, q.limit) for q in await policies.list_quotas()] == [("files", 5)]
+    assert not (await admin.store.get_tenant("acme")).read_only

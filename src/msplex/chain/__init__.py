@@ -8,6 +8,8 @@
        resolve_target       which connector instance and item the call is for, among those the viewer may see
     6  verify_entitlement   the plan entitles that connector (vendor kind or upstream name)
     7  verify_readiness     that connector instance is ready (configured, credentials valid, healthy)
+    8  evaluate_policy      the tenant's tool policy and RBAC rules allow, deny or ask for an approval (names the rule)
+    9  check_quota          the tenant's, customer's, caller's and tool's quotas admit it (or count it as overage)
    10  check_approval       a call that needs a person's approval is held until it has one (and runs once)
    11  dispatch             execute it on a worker of its connector instance (or answer a list)
 
@@ -15,10 +17,9 @@ Each stage takes the ``Call`` and returns it with new facts or raises
 ``Denied(stage, code, reason)``; nothing reaches a connector unless every stage
 returned. ``resolve_target`` runs after the tenant-wide checks (3 to 5), so a
 tenant whose subscription is refused learns that, not whether a name exists,
-and before everything that reads the target (6 on). Tool policy and RBAC (8)
-and quota (9) slot in between ``verify_readiness`` and ``check_approval``.
-Stages that refuse by item (``Sieve``: 6, 7) also filter the lists dispatch
-answers, so a list never shows what a call would refuse.
+and before everything that reads the target (6 on). Stages that refuse by item
+(``Sieve``: 6, 7) and the tool policy (``Access.listed``) also filter the lists
+dispatch answers, so a list never shows what a call would refuse.
 Stages declare whether they clear every call or only dispatched ones
 (``Applies``); the gateway answers ``initialize``, ``server/discover``,
 ``subscriptions/listen`` and the session-era stream and DELETE itself after the
@@ -43,7 +44,9 @@ from msplex.catalogue.tenant import TenantCatalogue
 from msplex.chain.stage import Applies, Sieve, Stage
 from msplex.chain.stages.authenticate import Authenticate
 from msplex.chain.stages.check_approval import CheckApproval
+from msplex.chain.stages.check_quota import CheckQuota
 from msplex.chain.stages.dispatch import Dispatch
+from msplex.chain.stages.evaluate_policy import EvaluatePolicy
 from msplex.chain.stages.load_entitlements import LoadEntitlements
 from msplex.chain.stages.resolve_customer import ResolveCustomer
 from msplex.chain.stages.resolve_target import ResolveTarget
@@ -55,7 +58,10 @@ from msplex.directory import Directory
 from msplex.entitlements import Entitlements
 from msplex.errors import Code, Held, RpcError
 from msplex.identity.principals import Identities
+from msplex.policy import Policy
 from msplex.protocol.jsonrpc import JSON
+from msplex.quota import Quotas
+from msplex.state import SharedState
 from msplex.workers import Workers
 
 __all__ = ["STAGES", "Chain", "Observer", "Outcome", "assemble"]
@@ -71,6 +77,8 @@ STAGES: tuple[type[Stage], ...] = (
     ResolveTarget,
     VerifyEntitlement,  # 6
     VerifyReadiness,  # 7
+    EvaluatePolicy,  # 8
+    CheckQuota,  # 9
     CheckApproval,  # 10
 )
 """The stages in order; ``Dispatch`` (11) always follows the last one."""
@@ -100,6 +108,9 @@ def assemble(
     observers: Sequence[Observer] = (),
     approvals: Approvals | None = None,
     workers: Workers | None = None,
+    policies: Callable[[str], Policy | None] = lambda tenant_id: None,
+    quotas: Callable[[str], Quotas | None] = lambda tenant_id: None,
+    state: SharedState | None = None,
 ) -> Chain:
     """Build the chain: each stage gets exactly the services it needs, in ``STAGES`` order."""
     stages: tuple[Stage, ...] = (
@@ -111,6 +122,8 @@ def assemble(
         ResolveTarget(catalogues),
         VerifyEntitlement(),
         VerifyReadiness(catalogues),
+        EvaluatePolicy(policies, directory.customer_by_id),
+        CheckQuota(quotas, state),
         CheckApproval(approvals),
     )
     sieves = tuple(s for s in stages if isinstance(s, Sieve))

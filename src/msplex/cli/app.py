@@ -22,6 +22,7 @@ from msplex.cli import (
     entities,
     entitlements,
     oidc,
+    policies,
     tenants,
     tokens,
     tools,
@@ -57,6 +58,8 @@ for _name, _group in (
     ("approvals", approvals.app),
     ("plan", entitlements.plan_app),
     ("subscription", entitlements.subscription_app),
+    ("policy", policies.policy_app),
+    ("quota", policies.quota_app),
 ):
     app.add_typer(_group, name=_name)
 app.command("client-config", cls=Command)(client_config.client_config)

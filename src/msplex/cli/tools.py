@@ -15,6 +15,7 @@ from msplex.cli._run import CliError, fail, msplex_command, run_with_store
 from msplex.cli._typer import Command, TenantOpt, group, table
 from msplex.entitlements import Entitlement, compile_entitlement
 from msplex.entitlements import refusal as why_refused
+from msplex.policy import Policy
 from msplex.settings import Settings
 from msplex.store import InvalidInput, NotFound, Store
 from msplex.store.records import AUDIENCES, ITEM_KINDS, ROLES, Audience
@@ -91,7 +92,8 @@ async def effective_items(
     require_subscription: bool = False,
 ) -> Effective:
     """The gateway's decision for one identity: a token (id or prefix), else a ``role`` (an OIDC subject's;
-    with ``customer``, a customer identity), else anonymous; on ``entity``'s endpoint when given.
+    with ``customer``, a customer identity), else anonymous; on ``entity``'s endpoint when given. What a
+    list would show it: the item rules, then the tenant's tool policy (``Access.listed``).
     ``NotFound`` (kind ``token``) for an unknown token, ``InvalidInput`` for an unknown role."""
     scope = store.tenant(tenant)
     audience: Audience = "public"
@@ -116,12 +118,22 @@ async def effective_items(
             return Effective(None, [], {}, refusal)
         selection = record.tools
     listed = await list_catalogue(store, tenant)
-    access = Access(await scope.list_rules())
+    tenant_record = await store.get_tenant(tenant)
+    policy = Policy(await scope.policies.list_rules(), read_only=tenant_record.read_only)
+    access = Access(await scope.list_rules(), policy)
+    customer_id = None
+    if bound is not None:
+        customer_id = next((c.id for c in await scope.list_customers() if c.slug == bound), None)
     viewer = Viewer(audience, tools, selection)
     entitlement = await _entitlement(store, tenant, require_subscription)
     refused = why_refused(entitlement, time.time())
     if refused is not None:
-        return Effective(viewer, access.effective(listed.catalogue, viewer, lambda _: False), listed.failures, refused)
+        return Effective(
+            viewer,
+            access.effective(listed.catalogue, viewer, lambda _: False, customer_id=customer_id),
+            listed.failures,
+            refused,
+        )
     admits = None if entitlement.everything else entitlement.entitles
     withheld = {
         target.instance: f"not part of plan '{entitlement.plan}': its items are refused"
@@ -129,7 +141,12 @@ async def effective_items(
         for _, target in entries
         if admits is not None and not admits(target)
     }
-    return Effective(viewer, access.effective(listed.catalogue, viewer, admits), listed.failures, withheld=withheld)
+    return Effective(
+        viewer,
+        access.effective(listed.catalogue, viewer, admits, customer_id=customer_id),
+        listed.failures,
+        withheld=withheld,
+    )
 
 
 async def _entitlement(store: Store, tenant: str, required: bool) -> Entitlement:

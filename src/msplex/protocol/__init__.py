@@ -37,6 +37,7 @@ __all__ = [
     "NOT_READY",
     "PARSE_ERROR",
     "PROTOCOL_VERSION_META",
+    "QUOTA",
     "REQUEST_TIMEOUT",
     "SERVER_INFO_META",
     "SUBSCRIPTION_ID_META",
@@ -79,6 +80,8 @@ NOT_ENTITLED: Final = -32030
 """Implementation-defined: the tenant's subscription does not cover the call (its status, or its plan's connectors)."""
 NOT_READY: Final = -32031
 """Implementation-defined: the call's connector instance is not ready (unconfigured, bad credentials, unhealthy)."""
+QUOTA: Final = -32007
+"""Implementation-defined: a hard quota of the tenant, customer, caller or tool is used up for its window."""
 
 LIST_METHODS: Final[dict[str, str]] = {
     "tools/list": "tools",

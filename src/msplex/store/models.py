@@ -27,6 +27,8 @@ __all__ = [
     "ItemRule",
     "OidcProvider",
     "Plan",
+    "PolicyRule",
+    "Quota",
     "ReplicaStatus",
     "Subscription",
     "Tenant",
@@ -83,6 +85,7 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     allow_anonymous: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_only: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
 
 class Upstream(TenantOwned, Base):
@@ -287,3 +290,43 @@ class Subscription(TenantOwned, Base):
     past_due_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PolicyRule(TenantOwned, Base):
+    """A tool-policy rule (``msplex.policy``); list-valued conditions are JSON arrays, empty for "any"."""
+
+    __tablename__ = "policy_rules"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name", name="uq_policy_rules_tenant_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    priority: Mapped[int] = mapped_column(sa.Integer)
+    effect: Mapped[str] = mapped_column(sa.String(8))
+    audiences: Mapped[list[str]] = mapped_column(sa.JSON)
+    customers: Mapped[list[str]] = mapped_column(sa.JSON)
+    tools: Mapped[list[str]] = mapped_column(sa.JSON)
+    read_only: Mapped[bool | None] = mapped_column(sa.Boolean)
+    destructive: Mapped[bool | None] = mapped_column(sa.Boolean)
+    condition: Mapped[str | None] = mapped_column(sa.Text)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Quota(TenantOwned, Base):
+    """A limit on calls over a window (``msplex.quota``); ``subject`` ``None``: each customer, principal or
+    tool counted apart."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name", name="uq_quotas_tenant_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    subject: Mapped[str | None] = mapped_column(sa.String(300))
+    window: Mapped[str] = mapped_column(sa.String(8))
+    limit: Mapped[int] = mapped_column(sa.BigInteger)
+    overage: Mapped[bool] = mapped_column(sa.Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

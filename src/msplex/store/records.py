@@ -20,6 +20,9 @@ from msplex.upstream.base import Transport, UpstreamSpec
 __all__ = [
     "AUDIENCES",
     "ITEM_KINDS",
+    "POLICY_EFFECTS",
+    "QUOTA_SCOPES",
+    "QUOTA_WINDOWS",
     "ROLES",
     "SUBSCRIPTION_STATUSES",
     "Audience",
@@ -33,6 +36,11 @@ __all__ = [
     "OidcProviderRecord",
     "Overage",
     "PlanRecord",
+    "PolicyEffect",
+    "PolicyRuleRecord",
+    "QuotaRecord",
+    "QuotaScope",
+    "QuotaWindow",
     "ReplicaRecord",
     "Role",
     "StatusReport",
@@ -71,6 +79,8 @@ class TenantRecord:
     name: str
     allow_anonymous: bool
     created_at: datetime
+    read_only: bool = False
+    """Only tools annotated ``readOnlyHint: true`` may be called (``msplex tenant read-only``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +162,56 @@ class ItemRuleRecord:
     seq: int
 
 
+PolicyEffect = Literal["allow", "deny", "approve"]
+POLICY_EFFECTS: tuple[PolicyEffect, ...] = ("allow", "deny", "approve")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRuleRecord:
+    """One tool-policy rule (``msplex.policy``): every condition given must hold for it to match;
+    an empty tuple or ``None`` is no condition. The first match in (``priority``, ``seq``) order decides."""
+
+    id: str
+    name: str
+    priority: int
+    effect: PolicyEffect
+    audiences: tuple[Audience, ...] = ()
+    customers: tuple[str, ...] = ()
+    """Customer ids."""
+    tools: tuple[str, ...] = ()
+    """Shell globs on public names (tools, prompts, resource URIs)."""
+    read_only: bool | None = None
+    """Matches tools whose ``readOnlyHint`` is (``True``) or is not (``False``) ``true``."""
+    destructive: bool | None = None
+    """Matches tools whose ``destructiveHint`` is (``True``) or is not (``False``) ``true``."""
+    condition: str | None = None
+    """A CEL expression over ``args``, ``name``, ``kind``, ``audience``, ``customer``, ``principal``."""
+    reason: str | None = None
+    """What a denied caller is told, after the rule's name."""
+    seq: int = 0
+
+
+QuotaScope = Literal["tenant", "customer", "principal", "tool"]
+QUOTA_SCOPES: tuple[QuotaScope, ...] = ("tenant", "customer", "principal", "tool")
+QuotaWindow = Literal["minute", "day", "month"]
+QUOTA_WINDOWS: tuple[QuotaWindow, ...] = ("minute", "day", "month")
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaRecord:
+    """A limit on calls over a window (``msplex.quota``): for the tenant, a customer, a principal or tools.
+    ``subject`` is the customer id, the principal key or the tool glob; ``None``: each one counted apart."""
+
+    id: str
+    name: str
+    scope: QuotaScope
+    subject: str | None
+    window: QuotaWindow
+    limit: int
+    overage: bool
+    """Past the limit the call proceeds, flagged (and metered) as overage; else it is refused."""
+
+
 @dataclass(frozen=True, slots=True)
 class EntityRecord:
     id: str
@@ -227,6 +287,9 @@ class ControlSnapshot:
     """By plan id."""
     subscriptions: Mapping[str, SubscriptionRecord] = field(default_factory=lambda: MappingProxyType({}))
     """By tenant id; a tenant without one is absent (see ``msplex.entitlements``)."""
+    policies: Mapping[str, tuple[PolicyRuleRecord, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    """Per tenant id, in evaluation order (``priority``, then ``seq``)."""
+    quotas: Mapping[str, tuple[QuotaRecord, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     def authenticate(self, token: str) -> TokenEntry | None:
         return self.tokens.get(hash_token(token))

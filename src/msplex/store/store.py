@@ -49,7 +49,7 @@ _DISPLAY_LEN = 12
 
 
 def _tenant_record(row: Tenant) -> TenantRecord:
-    return TenantRecord(row.id, row.slug, row.name, row.allow_anonymous, row.created_at)
+    return TenantRecord(row.id, row.slug, row.name, row.allow_anonymous, row.created_at, row.read_only)
 
 
 class Store(ReplicaMixin, SessionMixin):
@@ -113,6 +113,15 @@ class Store(ReplicaMixin, SessionMixin):
                 raise AlreadyExists("tenant", slug)
             row = Tenant(id=_new_id(), slug=slug, name=display, allow_anonymous=allow_anonymous, created_at=utcnow())
             session.add(row)
+        return _tenant_record(row)
+
+    async def set_read_only(self, slug: str, read_only: bool) -> TenantRecord:
+        """Switch the tenant's read-only mode: on, only tools annotated ``readOnlyHint: true`` may be called."""
+        async with self.mutation() as session:
+            row = await session.scalar(sa.select(Tenant).where(Tenant.slug == slug))
+            if row is None:
+                raise NotFound("tenant", slug)
+            row.read_only = read_only
         return _tenant_record(row)
 
     async def get_tenant(self, slug: str) -> TenantRecord:

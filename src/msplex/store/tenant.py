@@ -54,6 +54,7 @@ from msplex.upstream.base import UpstreamSpec
 if TYPE_CHECKING:
     from msplex.store.approvals import TenantApprovals
     from msplex.store.entitlements import TenantSubscription
+    from msplex.store.policies import TenantPolicies
     from msplex.store.store import Store
 
 __all__ = [
@@ -135,6 +136,13 @@ class TenantStore:
         from msplex.store.entitlements import TenantSubscription
 
         return TenantSubscription(self._store, self)
+
+    @property
+    def policies(self) -> TenantPolicies:
+        """The tenant's tool-policy rules and quotas (``msplex.store.policies``)."""
+        from msplex.store.policies import TenantPolicies
+
+        return TenantPolicies(self._store, self)
 
     # plumbing ------------------------------------------------------------------------------
 

@@ -7,9 +7,10 @@ deadline and the cancellation that reaches the upstream. A call let through by
 an approval spends it only once it holds a worker (``Approvals.admit``), so a
 busy refusal does not use it up; if the approved call's upstream asks for input,
 the retry gets a single-use reference to continue it. Lists are answered from
-the tenant's catalogue, filtered to what the caller may see and the sieving
-stages would let through (``Sieve``: entitlement, readiness) before they are
-paginated; nothing else is served.
+the tenant's catalogue, filtered to what the caller may see, what tool policy
+does not deny outright (``Access.listed``) and what the sieving stages would let
+through (``Sieve``: entitlement, readiness) before they are paginated; nothing
+else is served.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from msplex import protocol
 from msplex.call import Call
 from msplex.catalogue.tenant import TenantCatalogue
 from msplex.chain.stage import Admits, Applies, Sieve
+from msplex.chain.stages.evaluate_policy import customer_of
 from msplex.chain.stages.resolve_target import TARGETED
 from msplex.errors import Code, RpcError, Stage
 from msplex.protocol.jsonrpc import JSON
@@ -76,7 +78,7 @@ class Dispatch:
             await tenant.settle()
             assert call.viewer is not None  # resolve_tenant ran
             catalogue = tenant.current
-            visible = self._listed(call, tenant.access.visible(catalogue, call.viewer))
+            visible = self._listed(call, tenant.access.listed(catalogue, call.viewer, customer_of(call)[0]))
             try:
                 return catalogue.page(method, call.params.get("cursor"), self._page_size, visible)
             except ValueError:
