@@ -35,8 +35,10 @@ from msplex.store.records import (
     ControlSnapshot,
     CustomerRecord,
     ItemRuleRecord,
+    PlanRecord,
     PolicyRuleRecord,
     QuotaRecord,
+    SubscriptionRecord,
     TenantRecord,
     TokenEntry,
     UpstreamEntry,
@@ -79,6 +81,8 @@ def _snapshot(upstream_url: str, *, version: int = 1, policy: bool = False) -> C
     every = ("customer", "member", "admin")
     rules = tuple(ItemRuleRecord(kind, "*", True, every, i) for i, kind in enumerate(ITEM_KINDS))
     entry = UpstreamEntry("u-bench", UpstreamSpec(TENANT, "ev", "http", url=upstream_url), True, utcnow())
+    plan = PlanRecord("p-bench", "basic", ("ev", "halopsa"), 100_000, "allowed", utcnow(), utcnow())
+    subscription = SubscriptionRecord(TENANT, plan.id, plan.name, "active", 7, None, None, utcnow())
     return ControlSnapshot(
         version=version,
         tenants=MappingProxyType({tenant.slug: tenant}),
@@ -89,6 +93,8 @@ def _snapshot(upstream_url: str, *, version: int = 1, policy: bool = False) -> C
         entities=MappingProxyType({}),
         oidc=MappingProxyType({}),
         rules=MappingProxyType({TENANT: rules}),
+        plans=MappingProxyType({plan.id: plan}),
+        subscriptions=MappingProxyType({TENANT: subscription}),
         policies=MappingProxyType({TENANT: POLICIES} if policy else {}),
         quotas=MappingProxyType({TENANT: QUOTAS} if policy else {}),
     )
@@ -108,10 +114,14 @@ def _call(bearer: str) -> Call:
     )
 
 
-async def _stages_cpu_us(chain: Chain, bearer: str, calls: int, rounds: int) -> float:
-    """Process CPU per call of the chain's stages (µs), best of ``rounds``. A fresh ``Call`` per
-    request, as the edge builds one, so per-credential work (its digest) is counted."""
-    stages: list[Callable[[Call], Awaitable[Call]]] = list(chain.stages)
+CORE = ("authenticate", "resolve_tenant", "resolve_target", "check_approval")
+"""The stages before customers and entitlements (stages 3 to 7) joined the chain."""
+
+
+async def _stages_cpu_us(chain: Chain, bearer: str, calls: int, rounds: int, only: tuple[str, ...] = ()) -> float:
+    """Process CPU per call of the chain's stages (``only`` these, when given; µs), best of ``rounds``. A fresh
+    ``Call`` per request, as the edge builds one, so per-credential work (its digest) is counted."""
+    stages: list[Callable[[Call], Awaitable[Call]]] = [s for s in chain.stages if not only or s.name in only]
     best = float("inf")
     for _ in range(rounds):
         started = time.process_time()
@@ -157,19 +167,24 @@ async def _run(args: argparse.Namespace, log: Path) -> int:
             bearers["OIDC token (cached verdict)"] = idp.mint({"msplex_tenant": "bench"})
             await _warm(gateway, bearers)
             print(f"chain stages: {', '.join(s.name.value for s in gateway.chain.stages)}")
-            print(f"{'identity':<44} {'µs CPU per tools/call (best of ' + str(args.rounds) + ')':>40}")
+            print("entitlements: plan 'basic' (connectors ev, halopsa), subscription active")
+            head = f"µs CPU per tools/call (best of {args.rounds})"
+            print(f"{'identity':<44} {'core stages':>12} {'every stage':>12} {'added':>8}   {head}")
             plain: dict[str, float] = {}
             for name, bearer in bearers.items():
+                core = await _stages_cpu_us(gateway.chain, bearer, args.calls, args.rounds, CORE)
                 us = plain[name] = await _stages_cpu_us(gateway.chain, bearer, args.calls, args.rounds)
                 base = plain["member PAT"]
                 delta = "" if name == "member PAT" else f"   ({us - base:+.1f} µs vs member PAT)"
-                print(f"{name:<44} {us:>40.1f}{delta}")
+                print(f"{name:<44} {core:>12.1f} {us:>12.1f} {us - core:>+8.1f}{delta}")
             gateway.apply(_snapshot(url, version=2, policy=True))
             await _warm(gateway, bearers)
             for name in ("member PAT", "customer PAT"):
+                core = await _stages_cpu_us(gateway.chain, bearers[name], args.calls, args.rounds, CORE)
                 us = await _stages_cpu_us(gateway.chain, bearers[name], args.calls, args.rounds)
                 label = f"{name} + 3 policy rules + a quota"
-                print(f"{label:<44} {us:>40.1f}   ({us - plain[name]:+.1f} µs: stages 8 and 9)")
+                added = f"({us - plain[name]:+.1f} µs: stages 8, 9)"
+                print(f"{label:<44} {core:>12.1f} {us:>12.1f} {us - core:>+8.1f}   {added}")
         finally:
             await gateway.close()
             await state.close()

@@ -15,7 +15,10 @@ found (``visible``) and then refused by the policy stage, which names its rule.
 
 ``tools/list`` (and the other lists), ``tools/call`` (and get, read, subscribe,
 complete), the CLI's ``tool effective`` and the admin API all ask this module, so
-"did this caller see this item?" has one answer. Patterns are shell globs on public
+"did this caller see this item?" has one answer. What the chain refuses by item
+beyond these rules (the plan's connectors, an instance's readiness) narrows it
+further: the lists through the stages' ``Sieve`` predicates, the effective view
+through ``effective(..., admits)``. Patterns are shell globs on public
 names (``ev__*``, ``docs+file://*``), matched case-sensitively.
 """
 
@@ -141,8 +144,17 @@ class Access:
             return False
         return self.policy is None or self.policy.listable(target, viewer.audience, customer_id)
 
-    def effective(self, catalogue: Catalogue, viewer: Viewer | None, customer_id: str | None = None) -> list[Item]:
-        """Every item of the catalogue with its state and, for ``viewer``, whether a list shows it."""
+    def effective(
+        self,
+        catalogue: Catalogue,
+        viewer: Viewer | None,
+        admits: Callable[[Target], bool] | None = None,
+        *,
+        customer_id: str | None = None,
+    ) -> list[Item]:
+        """Every item of the catalogue with its state and, for ``viewer`` (bound to ``customer_id``), whether a
+        list shows it: the rules and the tool policy allow it and ``admits`` (the chain's item-refusing stages,
+        such as the plan's entitlement) lets it through."""
         items: list[Item] = []
         for entries in catalogue.entries.values():
             for _, target in entries:
@@ -150,6 +162,7 @@ class Access:
                 enabled = rule is not None and rule.enabled
                 audiences = rule.audiences if rule is not None and rule.enabled else ()
                 visible = viewer is not None and self._shows(viewer, customer_id, target)
+                visible = visible and (admits is None or admits(target))
                 pattern = rule.pattern if rule is not None else None
                 items.append(Item(target.kind, target.public, target.instance, enabled, audiences, visible, pattern))
         return sorted(items, key=lambda i: (i.kind, i.public))

@@ -28,6 +28,7 @@ from msplex.connectors.upstream.parked import Parked
 from msplex.connectors.upstream.provider import UpstreamProvider
 from msplex.connectors.upstream.subscriptions import Subscriptions
 from msplex.directory import Directory
+from msplex.entitlements import Entitlements
 from msplex.events import Event, EventBus, Listener
 from msplex.identity.oidc import Finding, OidcProvider, diagnose
 from msplex.identity.principals import Identities
@@ -89,6 +90,7 @@ class Gateway:
         stdio_user: str | None = None,
         approvals: Approvals | None = None,
         worker_limits: Limits | None = None,
+        require_subscription: bool = False,
     ) -> None:
         self.server_info_base = server_info
         self.state = state
@@ -107,6 +109,7 @@ class Gateway:
         self.parked = Parked(keyring, state)
         self.services = ConnectorServices(self.pool, self.credentials, self.parked, call_deadline)
         self.metrics = Metrics()
+        self.entitlements = Entitlements(require_subscription=require_subscription)
         self._tenants: dict[str, _Tenant] = {}
         self._quotas: dict[str, Quotas] = {}
         self._entities: Mapping[str, EntityRecord] = {}
@@ -115,10 +118,12 @@ class Gateway:
         self.global_issuers: list[str] = [oidc.issuer] if oidc is not None else []
         """Issuers of the deployment-wide identity provider (``MSPLEX_OIDC_ISSUER``), if any."""
         self._syncing: set[asyncio.Task[None]] = set()
+        self._snapshot: ControlSnapshot | None = None
         self.chain = chain.assemble(
             identities=self.identities,
             directory=self.directory,
             catalogues=self.catalogue,
+            entitlements=self.entitlements,
             observers=(self.metrics.observe,),
             approvals=approvals,
             workers=self.workers,
@@ -156,6 +161,9 @@ class Gateway:
             self._oidc_problems = problems
         self.directory.apply(snapshot)
         self.identities.invalidate()
+        entitled = _entitlement_changes(self._snapshot, snapshot)
+        self.entitlements.apply(snapshot)
+        self._snapshot = snapshot
         keys = set()
         changed_entities = {
             e.tenant_id
@@ -178,8 +186,10 @@ class Gateway:
             policies = snapshot.policies.get(tenant.id, ())
             if policy is None or not policy.same(policies, tenant.read_only):
                 policy = Policy(policies, read_only=tenant.read_only)  # compiled once per change
-            if rules != access.rules or policy is not access.policy or tenant.id in changed_entities:
-                live.catalogue.access = Access(rules, policy)
+            changed = rules != access.rules or policy is not access.policy
+            if changed or tenant.id in changed_entities or tenant.id in entitled:
+                if changed:
+                    live.catalogue.access = Access(rules, policy)
                 for kind in ("tools", "prompts", "resources"):
                     self.events.publish(Event(tenant.id, kind))
             quotas = snapshot.quotas.get(tenant.id, ())
@@ -305,3 +315,15 @@ class Gateway:
     def health(self) -> dict[str, dict[str, Health]]:
         """Per tenant id, each connector instance's health as this replica sees it."""
         return {tenant_id: live.catalogue.health() for tenant_id, live in self._tenants.items()}
+
+
+def _entitlement_changes(old: ControlSnapshot | None, new: ControlSnapshot) -> set[str]:
+    """Tenant ids whose subscription or plan changed: what their lists show may have changed."""
+    if old is None:
+        return set()
+
+    def of(snapshot: ControlSnapshot, tenant_id: str) -> tuple[object, object]:
+        subscription = snapshot.subscriptions.get(tenant_id)
+        return subscription, snapshot.plans.get(subscription.plan_id) if subscription is not None else None
+
+    return {t for t in {*old.tenants_by_id, *new.tenants_by_id} if of(old, t) != of(new, t)}

@@ -39,6 +39,7 @@ EXPECTED = {
             ("GET", "/approvals/{approval_id}"),
             ("POST", "/approvals/{approval_id}/approve"),
             ("POST", "/approvals/{approval_id}/deny"),
+            ("GET", "/subscription"),
             ("GET", "/policies"),
             ("POST", "/policies"),
             ("DELETE", "/policies/{name}"),
@@ -49,6 +50,13 @@ EXPECTED = {
             ("PUT", "/read-only"),
         )
     },
+    ("PUT", "/admin/v1/tenants/{tenant}/subscription"): "operator",
+    ("DELETE", "/admin/v1/tenants/{tenant}/subscription"): "operator",
+    ("GET", "/admin/v1/plans"): "operator",
+    ("POST", "/admin/v1/plans"): "operator",
+    ("GET", "/admin/v1/plans/{plan}"): "operator",
+    ("PATCH", "/admin/v1/plans/{plan}"): "operator",
+    ("DELETE", "/admin/v1/plans/{plan}"): "operator",
 }
 
 

@@ -21,7 +21,19 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from msplex import __version__
-from msplex.admin import approvals, customers, entities, oidc, policies, problems, tenants, tokens, tools, upstreams
+from msplex.admin import (
+    approvals,
+    customers,
+    entities,
+    entitlements,
+    oidc,
+    policies,
+    problems,
+    tenants,
+    tokens,
+    tools,
+    upstreams,
+)
 from msplex.admin.auth import AdminContext, operator, tenant_scope
 from msplex.admin.guard import Guard
 
@@ -35,7 +47,8 @@ __all__ = ["OPENAPI_PATH", "PREFIX", "AdminRoute", "allowed_methods", "build_adm
 PREFIX = "/admin/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 ROUTERS = (tenants.router, customers.router, tokens.router, tools.router, entities.router, upstreams.router,
-           oidc.router, approvals.router, policies.router)  # fmt: skip
+           oidc.router, approvals.router, entitlements.plans, entitlements.subscriptions,
+           policies.router)  # fmt: skip
 
 Access = Literal["anyone", "operator", "operator or tenant admin"]
 
@@ -66,7 +79,7 @@ def _application() -> FastAPI:
         title="MSPlex admin API",
         version=__version__,
         description="Tenants, customers, tokens, the per-item ACL, entities, upstreams, identity providers, "
-        "approvals, tool-policy rules and quotas. "
+        "approvals, plans and subscriptions, tool-policy rules and quotas. "
         "Errors are application/problem+json (RFC 9457).",
         openapi_url=OPENAPI_PATH,
         docs_url=None,

@@ -15,7 +15,19 @@ import httpx
 import typer
 
 from msplex import __version__
-from msplex.cli import approvals, client_config, customers, entities, oidc, policies, tenants, tokens, tools, upstreams
+from msplex.cli import (
+    approvals,
+    client_config,
+    customers,
+    entities,
+    entitlements,
+    oidc,
+    policies,
+    tenants,
+    tokens,
+    tools,
+    upstreams,
+)
 from msplex.cli._run import fail, listen_failure, load_settings, msplex_command, run_with_store
 from msplex.cli._typer import Command, Group
 from msplex.cli.status import endpoints, render_status, status_document
@@ -44,6 +56,8 @@ for _name, _group in (
     ("entity", entities.app),
     ("oidc", oidc.app),
     ("approvals", approvals.app),
+    ("plan", entitlements.plan_app),
+    ("subscription", entitlements.subscription_app),
     ("policy", policies.policy_app),
     ("quota", policies.quota_app),
 ):

@@ -26,9 +26,11 @@ __all__ = [
     "Entity",
     "ItemRule",
     "OidcProvider",
+    "Plan",
     "PolicyRule",
     "Quota",
     "ReplicaStatus",
+    "Subscription",
     "Tenant",
     "TenantOwned",
     "UTCDateTime",
@@ -255,6 +257,39 @@ class ApprovalRequest(TenantOwned, Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reason: Mapped[str | None] = mapped_column(sa.Text)
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Plan(Base):
+    """What a subscription buys (the platform operator's, shared by tenants): the connectors it entitles, by
+    vendor kind or upstream name (``*``: all), and the monthly call allowance with its overage rule."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    connectors: Mapped[list[str]] = mapped_column(sa.JSON)
+    calls_per_month: Mapped[int | None] = mapped_column(sa.BigInteger)
+    """``None``: no monthly allowance."""
+    overage: Mapped[str] = mapped_column(sa.String(8), default="denied")
+    """``allowed`` or ``denied``: what a call past ``calls_per_month`` gets (the quota stage's to enforce)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Subscription(TenantOwned, Base):
+    """A tenant's one subscription: its plan and billing status. ``past_due_since`` is when the status last
+    became ``past_due`` (the grace period counts from there)."""
+
+    __tablename__ = "subscriptions"
+
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(sa.ForeignKey("plans.id", ondelete="RESTRICT"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    grace_days: Mapped[int] = mapped_column(sa.Integer, default=7)
+    trial_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    past_due_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class PolicyRule(TenantOwned, Base):

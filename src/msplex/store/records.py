@@ -24,14 +24,18 @@ __all__ = [
     "QUOTA_SCOPES",
     "QUOTA_WINDOWS",
     "ROLES",
+    "SUBSCRIPTION_STATUSES",
     "Audience",
     "ControlSnapshot",
     "CustomerRecord",
     "EntityRecord",
     "HealthState",
+    "InstanceReadiness",
     "ItemKind",
     "ItemRuleRecord",
     "OidcProviderRecord",
+    "Overage",
+    "PlanRecord",
     "PolicyEffect",
     "PolicyRuleRecord",
     "QuotaRecord",
@@ -40,6 +44,8 @@ __all__ = [
     "ReplicaRecord",
     "Role",
     "StatusReport",
+    "SubscriptionRecord",
+    "SubscriptionStatus",
     "TenantRecord",
     "TokenEntry",
     "TokenRecord",
@@ -58,6 +64,9 @@ ROLES: tuple[Role, ...] = ("admin", "member", "customer")
 Audience = Literal["public", "customer", "member", "admin"]
 AUDIENCES: tuple[Audience, ...] = ("public", "customer", "member", "admin")
 """Every identity resolves to exactly one: anonymous callers are ``public``, a role is its own audience."""
+SubscriptionStatus = Literal["active", "trialing", "past_due", "suspended", "cancelled"]
+SUBSCRIPTION_STATUSES: tuple[SubscriptionStatus, ...] = ("active", "trialing", "past_due", "suspended", "cancelled")
+Overage = Literal["allowed", "denied"]
 ItemKind = Literal["tool", "prompt", "resource"]
 ITEM_KINDS: tuple[ItemKind, ...] = ("tool", "prompt", "resource")
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -232,11 +241,37 @@ class OidcProviderRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanRecord:
+    id: str
+    name: str
+    connectors: tuple[str, ...]
+    """Vendor kinds (``halopsa``) and upstream names the plan entitles; ``*``: every connector."""
+    calls_per_month: int | None
+    overage: Overage
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    tenant_id: str
+    plan_id: str
+    plan: str
+    """The plan's name."""
+    status: SubscriptionStatus
+    grace_days: int
+    """How long a ``past_due`` subscription is still served, counted from ``past_due_since``."""
+    trial_ends_at: datetime | None
+    past_due_since: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ControlSnapshot:
     """Tenants by slug and id, enabled upstreams per tenant id in registration
     order (earliest first: it wins a contested unprefixed name), live tokens by hash,
-    and per tenant its customers, item rules (in ``seq`` order) and OIDC provider;
-    entities by slug."""
+    and per tenant its customers, item rules (in ``seq`` order), OIDC provider and subscription;
+    entities by slug; plans by id."""
 
     version: int
     tenants: Mapping[str, TenantRecord]
@@ -248,6 +283,10 @@ class ControlSnapshot:
     rules: Mapping[str, tuple[ItemRuleRecord, ...]] = field(default_factory=lambda: MappingProxyType({}))
     entities: Mapping[str, EntityRecord] = field(default_factory=lambda: MappingProxyType({}))
     oidc: Mapping[str, OidcProviderRecord] = field(default_factory=lambda: MappingProxyType({}))
+    plans: Mapping[str, PlanRecord] = field(default_factory=lambda: MappingProxyType({}))
+    """By plan id."""
+    subscriptions: Mapping[str, SubscriptionRecord] = field(default_factory=lambda: MappingProxyType({}))
+    """By tenant id; a tenant without one is absent (see ``msplex.entitlements``)."""
     policies: Mapping[str, tuple[PolicyRuleRecord, ...]] = field(default_factory=lambda: MappingProxyType({}))
     """Per tenant id, in evaluation order (``priority``, then ``seq``)."""
     quotas: Mapping[str, tuple[QuotaRecord, ...]] = field(default_factory=lambda: MappingProxyType({}))
@@ -269,6 +308,19 @@ class UpstreamHealth:
     error: str | None = None
     last_ok_at: datetime | None = None
     tools: int | None = None
+    fix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceReadiness:
+    """One connector instance's readiness (chain stage 7), as the newest live heartbeat reported it;
+    ``unknown``: registered, but no live replica reported it."""
+
+    tenant_slug: str
+    name: str
+    state: Literal["ready", "starting", "unhealthy", "unknown"]
+    error: str | None
+    fix: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,3 +353,5 @@ class StatusReport:
     unhealthy: tuple[UnhealthyUpstream, ...]
     tenants_with_connectors: int
     """How many tenants have at least one enabled upstream (the connectors' spread, for ``msplex status``)."""
+    readiness: tuple[InstanceReadiness, ...] = ()
+    """Every connector instance's readiness, by tenant slug and name."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from msplex.store.entitlements import plan_record, subscription_record
 from msplex.store.errors import SecretUnavailable
 from msplex.store.models import (
     ApiToken,
@@ -24,8 +25,10 @@ from msplex.store.models import (
     Entity,
     ItemRule,
     OidcProvider,
+    Plan,
     PolicyRule,
     Quota,
+    Subscription,
     Tenant,
     Upstream,
 )
@@ -80,6 +83,11 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
         rules[rule.tenant_id].append(rule_record(rule))
     entities = {row.slug: entity_record(row) for row in await session.scalars(sa.select(Entity))}
     oidc = {row.tenant_id: oidc_record(row) for row in await session.scalars(sa.select(OidcProvider))}
+    plans = {row.id: plan_record(row) for row in await session.scalars(sa.select(Plan))}
+    subscriptions = {
+        row.tenant_id: subscription_record(row, plans[row.plan_id].name)
+        for row in await session.scalars(sa.select(Subscription))
+    }
     policies: dict[str, list[PolicyRuleRecord]] = defaultdict(list)
     for policy in await session.scalars(sa.select(PolicyRule).order_by(PolicyRule.priority, PolicyRule.seq)):
         policies[policy.tenant_id].append(policy_record(policy))
@@ -96,6 +104,8 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
         rules=MappingProxyType({k: tuple(v) for k, v in rules.items()}),
         entities=MappingProxyType(entities),
         oidc=MappingProxyType(oidc),
+        plans=MappingProxyType(plans),
+        subscriptions=MappingProxyType(subscriptions),
         policies=MappingProxyType({k: tuple(v) for k, v in policies.items()}),
         quotas=MappingProxyType({k: tuple(v) for k, v in quotas.items()}),
     )

@@ -30,6 +30,7 @@ from msplex.crypto import InvalidCiphertext, Keyring
 from msplex.store import validation
 from msplex.store.ended_sessions import SessionMixin
 from msplex.store.engine import IMMEDIATE, make_engine, migrate
+from msplex.store.entitlements import Plans
 from msplex.store.errors import AlreadyExists, Conflict, NotFound, SecretUnavailable
 from msplex.store.models import ApiToken, ControlState, Tenant, Upstream, utcnow
 from msplex.store.records import ControlSnapshot, TenantRecord, TokenRecord, UpstreamEntry, hash_token
@@ -92,6 +93,11 @@ class Store(ReplicaMixin, SessionMixin):
         (approval requests), which no replica reloads as part of a snapshot."""
         async with self._write() as session, session.begin():
             yield session
+
+    @property
+    def plans(self) -> Plans:
+        """The operator's plans (``msplex.store.entitlements``)."""
+        return Plans(self)
 
     def tenant(self, slug: str) -> TenantStore:
         """Everything tenant ``slug`` owns (the slug is resolved by each operation)."""

@@ -53,6 +53,7 @@ from msplex.upstream.base import UpstreamSpec
 
 if TYPE_CHECKING:
     from msplex.store.approvals import TenantApprovals
+    from msplex.store.entitlements import TenantSubscription
     from msplex.store.policies import TenantPolicies
     from msplex.store.store import Store
 
@@ -128,6 +129,13 @@ class TenantStore:
         from msplex.store.approvals import TenantApprovals
 
         return TenantApprovals(self._store, self)
+
+    @property
+    def subscription(self) -> TenantSubscription:
+        """The tenant's subscription (``msplex.store.entitlements``): its plan and billing status."""
+        from msplex.store.entitlements import TenantSubscription
+
+        return TenantSubscription(self._store, self)
 
     @property
     def policies(self) -> TenantPolicies:

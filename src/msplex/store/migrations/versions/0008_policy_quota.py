@@ -13,7 +13,7 @@ from alembic import op
 from msplex.store.models import UTCDateTime
 
 revision = "0008_policy_quota"
-down_revision = "0006_approvals"
+down_revision = "0007_entitlements"
 branch_labels = None
 depends_on = None
 
