@@ -3,7 +3,7 @@
 Tenant ``pol`` has the ledger upstream ``led`` (``wipe`` destructive, ``peek`` and ``runs`` read-only,
 ``slow`` unannotated) and two rules: members may not call destructive tools, and a customer-bound
 identity may name only its own customer in ``args.customer``. Tenant ``quo`` has the same upstream and
-a hard quota of 10 ``led__peek`` calls a day and an overage quota of 1 ``led__runs`` call a day.
+a hard quota of 10 ``led__peek`` calls (tried by 50 at once) a day and an overage quota of 1 ``led__runs`` call a day.
 """
 
 from __future__ import annotations
@@ -151,11 +151,11 @@ async def test_a_read_only_tenant_runs_only_read_only_tools(setup: Setup) -> Non
 
 
 async def test_a_hard_quota_admits_exactly_its_limit_of_concurrent_calls(setup: Setup) -> None:
-    replies = await asyncio.gather(*(setup.call("led__peek", setup.quo, "quo") for _ in range(30)))
+    replies = await asyncio.gather(*(setup.call("led__peek", setup.quo, "quo") for _ in range(50)))
     admitted = [r for r in replies if "result" in r]
     refused = [_denial(r) for r in replies if "error" in r]
     assert len(admitted) == 10
-    assert refused == [(QUOTA, "check_quota", "peeks")] * 20
+    assert refused == [(QUOTA, "check_quota", "peeks")] * 40
     assert "resets at" in next(r for r in replies if "error" in r)["error"]["message"]
 
 

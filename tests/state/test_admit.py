@@ -143,3 +143,12 @@ async def test_calls_that_reach_a_connector_count_but_tool_quotas_only_count_too
     assert await stage(call) is call
     with pytest.raises(Denied):
         await stage(call)
+
+
+async def test_a_retry_naming_its_approval_request_is_not_counted_again(state: SharedState) -> None:
+    stage = _stage(state, _quota("daily", "tenant", 1))
+    assert isinstance((await _outcomes(stage, [_call()]))[0], Call)  # counted when it was held
+    for named in ({"requestState": "msplex-approval1.sealed"}, {"_meta": {"msplex/approval": "a-1"}}):
+        retry = _call().learned(params={"name": "ev__peek", "arguments": {}, **named})
+        assert await stage(retry) is retry
+    assert isinstance((await _outcomes(stage, [_call()]))[0], Denied)

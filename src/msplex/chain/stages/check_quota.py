@@ -5,6 +5,11 @@ atomic step of the shared state, one round trip whatever their number: a hard
 quota at its limit refuses the call (saying which quota, and when it resets);
 an overage quota past its limit lets it through with ``Call.overage`` set, for
 metering. A tenant without quotas costs nothing here.
+
+A retry that names an approval request (stage 10's ``requestState`` or
+``_meta`` reference) is not counted again: the call was counted when it was
+held, so an approved call counts once. A reference that is not real gains
+nothing, since stage 10 refuses it before anything runs.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from msplex.approvals.replies import APPROVAL_META, STATE_PREFIX
 from msplex.call import Call
 from msplex.chain.stage import Applies
 from msplex.errors import Code, Denied, Stage
@@ -20,6 +26,14 @@ from msplex.quota import Quotas, describe, window_end
 from msplex.state import SharedState
 
 __all__ = ["CheckQuota"]
+
+
+def _names_an_approval(call: Call) -> bool:
+    state = call.params.get("requestState")
+    if isinstance(state, str) and state.startswith(STATE_PREFIX):
+        return True
+    meta = call.params.get("_meta")
+    return isinstance(meta, dict) and APPROVAL_META in meta
 
 
 class CheckQuota:
@@ -35,7 +49,7 @@ class CheckQuota:
             return call
         assert call.tenant is not None  # resolve_tenant ran
         quotas = self._quotas(call.tenant.id)
-        if not quotas:
+        if not quotas or _names_an_approval(call):
             return call
         limits = quotas.limits(call)
         if not limits:
