@@ -81,7 +81,7 @@ def _snapshot(upstream_url: str, *, version: int = 1, policy: bool = False) -> C
     every = ("customer", "member", "admin")
     rules = tuple(ItemRuleRecord(kind, "*", True, every, i) for i, kind in enumerate(ITEM_KINDS))
     entry = UpstreamEntry("u-bench", UpstreamSpec(TENANT, "ev", "http", url=upstream_url), True, utcnow())
-    plan = PlanRecord("p-bench", "basic", ("ev", "halopsa"), 100_000, "allowed", utcnow(), utcnow())
+    plan = PlanRecord("p-bench", "basic", ("ev", "halopsa"), None, "allowed", utcnow(), utcnow())
     subscription = SubscriptionRecord(TENANT, plan.id, plan.name, "active", 7, None, None, utcnow())
     return ControlSnapshot(
         version=version,

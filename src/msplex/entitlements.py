@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from msplex.store.records import Overage, SubscriptionStatus
+from msplex.store.records import Overage, QuotaRecord, SubscriptionStatus
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,9 +32,12 @@ if TYPE_CHECKING:
     from msplex.call import Target
     from msplex.store.records import ControlSnapshot, PlanRecord, SubscriptionRecord, TenantRecord
 
-__all__ = ["Entitlement", "Entitlements", "compile_entitlement", "entitles", "refusal"]
+__all__ = ["PLAN_QUOTA", "Entitlement", "Entitlements", "compile_entitlement", "entitles", "plan_quota", "refusal"]
 
 _DAY = 86400.0
+PLAN_QUOTA = "plan-allowance"
+"""The id of the quota a plan's monthly allowance becomes: one counter per tenant and month, kept when the
+tenant changes plans within the month."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,17 @@ def compile_entitlement(
         overage=plan.overage,
         ends_at=ends_at,
     )
+
+
+def plan_quota(snapshot: ControlSnapshot, tenant_id: str) -> tuple[QuotaRecord, ...]:
+    """The tenant's plan allowance (``--calls-per-month``) as a tenant-wide monthly quota, hard unless the plan
+    allows overage; stage 9 counts it with the tenant's own quotas. None without a subscription or allowance."""
+    subscription = snapshot.subscriptions.get(tenant_id)
+    plan = snapshot.plans.get(subscription.plan_id) if subscription is not None else None
+    if plan is None or plan.calls_per_month is None:
+        return ()
+    overage = plan.overage == "allowed"
+    return (QuotaRecord(PLAN_QUOTA, f"plan {plan.name}", "tenant", None, "month", plan.calls_per_month, overage),)
 
 
 class Entitlements:

@@ -29,7 +29,7 @@ from msplex.connectors.upstream.parked import Parked
 from msplex.connectors.upstream.provider import UpstreamProvider
 from msplex.connectors.upstream.subscriptions import Subscriptions
 from msplex.directory import Directory
-from msplex.entitlements import Entitlements, refusal
+from msplex.entitlements import Entitlements, plan_quota, refusal
 from msplex.events import Event, EventBus, Listener
 from msplex.identity.oidc import Finding, OidcProvider, diagnose
 from msplex.identity.principals import Identities
@@ -193,7 +193,7 @@ class Gateway:
                     live.catalogue.access = Access(rules, policy)
                 for kind in ("tools", "prompts", "resources"):
                     self.events.publish(Event(tenant.id, kind))
-            quotas = snapshot.quotas.get(tenant.id, ())
+            quotas = (*snapshot.quotas.get(tenant.id, ()), *plan_quota(snapshot, tenant.id))
             if tenant.id not in self._quotas or self._quotas[tenant.id].records != quotas:
                 self._quotas[tenant.id] = Quotas(tenant.id, quotas)
         for tenant_id in set(self._tenants) - set(snapshot.tenants_by_id):

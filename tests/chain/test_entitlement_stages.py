@@ -245,3 +245,25 @@ async def test_a_stream_may_not_subscribe_to_a_resource_of_a_connector_outside_t
         assert not gateway.gateway.may_see_uri(call, "ev+file:///a")
     finally:
         await gateway.close()
+
+
+def test_a_plans_allowance_becomes_one_monthly_tenant_quota() -> None:
+    from dataclasses import replace
+
+    from msplex.entitlements import PLAN_QUOTA, plan_quota
+
+    base = snapshot([("t1", "acme", False), ("t2", "beta", False)])
+    unlimited = replace(PLAN, id="p2", calls_per_month=None)
+    withs = replace(base, plans={PLAN.id: PLAN, "p2": unlimited}, subscriptions={"t1": _subscription("active")})
+    (quota,) = plan_quota(withs, "t1")
+    assert (quota.id, quota.name, quota.scope, quota.window, quota.limit, quota.overage) == (
+        PLAN_QUOTA,
+        "plan basic",
+        "tenant",
+        "month",
+        1000,
+        False,
+    )
+    assert plan_quota(withs, "t2") == ()  # no subscription
+    moved = replace(withs, subscriptions={"t1": replace(_subscription("active"), plan_id="p2")})
+    assert plan_quota(moved, "t1") == ()

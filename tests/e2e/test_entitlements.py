@@ -31,6 +31,7 @@ class Ent:
     customer: str
     billing: str
     flaky: ServerProcess
+    metered: str
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,11 @@ def ent(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Ite
             [
                 ["plan", "create", "basic", "--connectors", "ev,flaky,halopsa", "--calls-per-month", "1000"],
                 ["plan", "create", "everything", "--connectors", "*"],
+                ["plan", "create", "small", "--connectors", "*", "--calls-per-month", "2"],
+                ["tenant", "create", "metered"],
+                ["tool", "enable", "*", "--tenant", "metered"],
+                ["upstream", "add", "ev", "--tenant", "metered", "--url", ev],
+                ["subscription", "set", "--tenant", "metered", "--plan", "small", "--status", "active"],
                 ["tenant", "create", "ent"],
                 ["tenant", "create", "entb"],
                 ["tenant", "create", "billing"],
@@ -58,11 +64,12 @@ def ent(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 ["token", "create", "--tenant", "ent"],
                 ["token", "create", "--tenant", "ent", "--role", "customer", "--customer", "alpha"],
                 ["token", "create", "--tenant", "billing"],
+                ["token", "create", "--tenant", "metered"],
             ]
         )
-        member, customer, billing = (o["stdout"].strip().splitlines()[-1] for o in out[-3:])
+        member, customer, billing, metered = (o["stdout"].strip().splitlines()[-1] for o in out[-4:])
         deployment.gw.wait_accepts("billing", billing)
-        yield Ent(deployment, member, customer, billing, flaky)
+        yield Ent(deployment, member, customer, billing, flaky, metered)
     finally:
         flaky.stop()
 
@@ -202,3 +209,17 @@ async def test_status_shows_each_instances_readiness(ent: Ent) -> None:
     await eventually(reported, within=10, what="status --json reporting ent/ev ready")
     text = (await ent.deployment.gw.acli("status"))[1]
     assert "Connector ent/ev: ready" in text
+
+
+async def test_the_plans_monthly_allowance_is_a_hard_tenant_quota_unless_it_allows_overage(ent: Ent) -> None:
+    served = [await _rpc(ent, "metered", ent.metered, "tools/call", _echo(str(i))) for i in range(2)]
+    assert [a["result"]["content"][0]["text"] for a in served] == ["0", "1"]
+    reason = _refusal(await _rpc(ent, "metered", ent.metered, "tools/call", _echo()), "check_quota")
+    assert reason.startswith("quota 'plan small' (2 calls per month for the tenant) is used up; it resets at ")
+    assert "ev__echo" in await _tools(ent, "metered", ent.metered)  # lists are not counted
+    await ent.deployment.gw.acli("plan", "update", "small", "--overage", "allowed")
+
+    async def over() -> bool:
+        return "result" in await _rpc(ent, "metered", ent.metered, "tools/call", _echo("over"))
+
+    await eventually(over, within=5, what="a call past the allowance served as overage")
