@@ -65,6 +65,7 @@ def _rows(peers: bool) -> list[tuple[str, str, TargetFactory]]:
     rows: list[tuple[str, str, TargetFactory]] = [
         ("direct", "direct", direct),
         ("msplex (http upstream)", "gateway", msplex(stdio=False)),
+        ("msplex (http upstream; every stage on)", "gateway", msplex(stdio=False, enforced=True)),
         ("msplex (http upstream; scoped PAT)", "gateway", msplex(stdio=False, identity="scoped-pat")),
         ("msplex (http upstream; OIDC token)", "gateway", msplex(stdio=False, identity="oidc")),
         ("msplex (stdio upstream)", "gateway", msplex(stdio=True)),

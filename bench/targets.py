@@ -61,17 +61,34 @@ async def direct(ctx: Context) -> AsyncIterator[Endpoint]:
 Identity = Literal["pat", "scoped-pat", "oidc"]
 
 
-def msplex(*, stdio: bool, identity: Identity = "pat") -> TargetFactory:
+ENFORCED: tuple[tuple[str, ...], ...] = (
+    ("plan", "create", "bench-plan", "--connectors", "echo", "--calls-per-month", "1000000000000"),
+    ("subscription", "set", "--tenant", "bench", "--plan", "bench-plan", "--status", "active"),
+    ("policy", "add", "members-no-destructive", "--tenant", "bench", "--effect", "deny", "--audience", "member",
+     "--destructive"),
+    ("policy", "add", "own-customer-ids", "--tenant", "bench", "--effect", "deny",
+     "--when", "has(args.customer_id) && args.customer_id != customer.id"),
+    ("policy", "add", "no-huge-text", "--tenant", "bench", "--effect", "deny",
+     "--when", "has(args.text) && size(args.text) > 4096"),
+    ("quota", "set", "daily", "--tenant", "bench", "--limit", "1000000000", "--window", "day"),
+)  # fmt: skip
+"""Every stage with something to do: a plan (with a monthly allowance: one more counter) and an active
+subscription, three policy rules none of which denies the call (two evaluate a CEL condition per call), and a
+daily quota. Audit is durable in every row."""
+
+
+def msplex(*, stdio: bool, identity: Identity = "pat", enforced: bool = False) -> TargetFactory:
     """MSPlex started exactly as a user would: fresh MSPLEX_HOME, CLI set-up, `msplex serve`. The client
     presents a member's personal access token (``pat``), one narrowed to tool patterns (``scoped-pat``),
-    or a JWT from a local identity provider that the gateway verifies once and caches (``oidc``)."""
+    or a JWT from a local identity provider that the gateway verifies once and caches (``oidc``).
+    ``enforced`` adds a plan, a subscription, three policy rules and a quota (``ENFORCED``)."""
 
     @asynccontextmanager
     async def _target(ctx: Context) -> AsyncIterator[Endpoint]:
         exe = str(Path(ctx.python).parent / "msplex")
         if not os.access(exe, os.X_OK):
             raise StartError(f"{exe} not found: is msplex installed in the venv?")
-        home = ctx.run_dir / f"msplex-{'stdio' if stdio else 'http'}-{identity}"
+        home = ctx.run_dir / f"msplex-{'stdio' if stdio else 'http'}-{identity}{'-enforced' if enforced else ''}"
         home.mkdir(parents=True, exist_ok=True)
         port = free_port()
         env = {
@@ -89,6 +106,8 @@ def msplex(*, stdio: bool, identity: Identity = "pat") -> TargetFactory:
         await run_cmd([exe, "tool", "enable", "echo__*", "--tenant", "bench"], env=env)
         source = ["--command", " ".join(ctx.stdio_upstream_cmd)] if stdio else ["--url", ctx.upstream_url]
         await run_cmd([exe, "upstream", "add", "echo", "--tenant", "bench", *source], env=env)
+        for command in ENFORCED if enforced else ():
+            await run_cmd([exe, *command], env=env)
         scope = ["--tools", "echo__*", "--tools", "other__*"] if identity == "scoped-pat" else []
         out = await run_cmd([exe, "token", "create", "--tenant", "bench", *scope], env=env)
         lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
