@@ -22,6 +22,7 @@ import uvicorn
 from msplex import __version__
 from msplex.admin import build_admin
 from msplex.approvals import Approvals
+from msplex.audit.writer import AuditWriter
 from msplex.controlplane import ControlPlane
 from msplex.crypto import Keyring
 from msplex.gateway import PROBE_SECONDS, Gateway
@@ -84,6 +85,7 @@ class GatewayApp:
             stdio_user=default_stdio_user(settings.stdio_user),
             approvals=approvals,
             worker_limits=Limits(settings.worker_concurrency, settings.worker_queue, settings.worker_queue_seconds),
+            audit=AuditWriter(store),
         )
         self.sessions = SessionState(self.state)
         self.edge = Edge(
