@@ -15,7 +15,7 @@ import httpx
 import typer
 
 from msplex import __version__
-from msplex.cli import approvals, client_config, customers, entities, oidc, tenants, tokens, tools, upstreams
+from msplex.cli import approvals, audit, client_config, customers, entities, oidc, tenants, tokens, tools, upstreams
 from msplex.cli._run import fail, listen_failure, load_settings, msplex_command, run_with_store
 from msplex.cli._typer import Command, Group
 from msplex.cli.status import endpoints, render_status, status_document
@@ -44,9 +44,11 @@ for _name, _group in (
     ("entity", entities.app),
     ("oidc", oidc.app),
     ("approvals", approvals.app),
+    ("audit", audit.app),
 ):
     app.add_typer(_group, name=_name)
 app.command("client-config", cls=Command)(client_config.client_config)
+app.command("usage", cls=Command)(audit.usage)
 
 DEMO_TENANT = "demo"
 

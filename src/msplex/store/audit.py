@@ -42,7 +42,6 @@ __all__ = [
     "TenantAudit",
     "UsageRow",
     "append",
-    "calls_denied",
 ]
 
 _RECORDS: sa.Table = AuditRow.__table__  # type: ignore[assignment]
@@ -175,12 +174,6 @@ def _usage(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
         counts[6] += e.latency_us
     names = ("tenant_id", "hour", "method", "customer", "connector", "tool", "principal", "stage")
     return [dict(zip(names, key, strict=True)) | dict(zip(_METRICS, v, strict=True)) for key, v in sums.items()]
-
-
-async def calls_denied(conn: AsyncConnection, method: str = "tools/call") -> int:
-    """How many calls of ``method`` were refused, across tenants (for ``msplex status``)."""
-    total = await conn.scalar(sa.select(sa.func.sum(_USAGE.c.denied)).where(_USAGE.c.method == method))
-    return int(total or 0)
 
 
 # reading ----------------------------------------------------------------------------------------

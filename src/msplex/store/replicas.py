@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from msplex.store.errors import InvalidInput
-from msplex.store.models import CALLS_ROUTED, Counter, ReplicaStatus, Tenant, Upstream, utcnow
+from msplex.store.models import CALLS_ROUTED, Counter, ReplicaStatus, Tenant, Upstream, UsageCounter, utcnow
 from msplex.store.records import (
     ReplicaRecord,
     StatusReport,
@@ -139,6 +139,9 @@ class ReplicaMixin:
             registered = await session.execute(sa.select(Upstream.tenant_id, Upstream.name).where(Upstream.enabled))
             existing = {(tenant_id, name) for tenant_id, name in registered}
             total = await session.scalar(sa.select(Counter.value).where(Counter.name == CALLS_ROUTED))
+            denied = await session.scalar(
+                sa.select(sa.func.sum(UsageCounter.denied)).where(UsageCounter.method == "tools/call")
+            )
         slugs = {t.id: t.slug for t in tenants}
         unhealthy: dict[tuple[str, str], UnhealthyUpstream] = {}
         for replica in replicas:  # newest heartbeat first: its report wins
@@ -154,4 +157,5 @@ class ReplicaMixin:
             calls_routed=int(total or 0),
             unhealthy=tuple(sorted(unhealthy.values(), key=lambda u: (u.tenant_slug, u.name))),
             tenants_with_connectors=len({tenant_id for tenant_id, _ in existing}),
+            calls_denied=int(denied or 0),
         )
