@@ -39,6 +39,10 @@ EXPECTED = {
             ("GET", "/approvals/{approval_id}"),
             ("POST", "/approvals/{approval_id}/approve"),
             ("POST", "/approvals/{approval_id}/deny"),
+            ("GET", "/audit"),
+            ("GET", "/audit/export"),
+            ("GET", "/audit/verify"),
+            ("GET", "/usage"),
         )
     },
 }

@@ -73,6 +73,7 @@ async def harness(
             arguments={"target": "srv-secret-9"}, redacted={"target": "srv-secret-9"}, ttl=3600,
         )  # fmt: skip
         monkeypatch.setitem(globals(), "APPROVAL_ID", held.id)
+        await _audited(admin, held.tenant_id)
         await admin.tenant("beta")
         revoked = await admin.token("acme", "admin")
         await scope.revoke_token(revoked[:12])
@@ -95,6 +96,24 @@ async def harness(
         }
         await admin.sync()
         yield admin, probers
+
+
+async def _audited(admin: Admin, tenant_id: str) -> None:
+    """One audit record of acme's (so its usage counters hold acme's names too)."""
+    from datetime import UTC, datetime
+
+    from msplex.audit.entry import AuditEntry
+
+    writer = admin.app.gateway.audit
+    assert writer is not None
+    await writer.write(
+        AuditEntry(
+            tenant_id=tenant_id, at=datetime.now(UTC), principal="token:x", audience="member", customer_id=None,
+            customer="alpha", method="tools/call", kind="tool", name="files__wipe_the_lot", connector="files",
+            args_digest=None, stage="dispatch", decision="allow", rule=None, approval_id=None, overage=False,
+            outcome="ok", error_code=None, reason=None, latency_us=1, request_id="1",
+        )
+    )  # fmt: skip
 
 
 async def _expired(admin: Admin) -> str:
