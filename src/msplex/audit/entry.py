@@ -19,7 +19,7 @@ link that only a holder of the deployment's key could mend; the position
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -104,7 +104,10 @@ def micros(moment: datetime) -> int:
 
 def content(prev_hash: str, facts: Mapping[Any, Any] | AuditEntry) -> bytes:
     """The bytes a record's MAC covers: the previous hash and every fact, in ``FIELDS`` order."""
-    values = list(astuple(facts)) if isinstance(facts, AuditEntry) else [facts[name] for name in FIELDS]
+    if isinstance(facts, AuditEntry):
+        values = [getattr(facts, name) for name in FIELDS]  # not astuple: it deep-copies every value
+    else:
+        values = [facts[name] for name in FIELDS]
     values[1] = micros(values[1])
     return orjson.dumps([prev_hash, *values])
 
