@@ -20,6 +20,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from msplex.store.audit import append
+from msplex.store.audit_sqlite import SqliteAppender
 from msplex.store.engine import IMMEDIATE
 
 if TYPE_CHECKING:
@@ -41,6 +42,11 @@ class AuditUnavailable(Exception):
 class AuditWriter:
     def __init__(self, store: Store, *, max_batch: int = 2000) -> None:
         self._store = store
+        url = store.engine.url
+        database = url.database or ""
+        file_backed = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+        self._sqlite = SqliteAppender(database, store.keyring) if file_backed else None
+        """SQLite files get the direct writer thread (``msplex.store.audit_sqlite``); others the async engine."""
         self.max_batch = max_batch
         self._queue: list[tuple[AuditEntry, asyncio.Future[None] | None]] = []
         self._wake = asyncio.Event()
@@ -62,6 +68,8 @@ class AuditWriter:
         self._wake.set()
         if self._task is not None:
             await self._task
+        if self._sqlite is not None:
+            await self._sqlite.close()
 
     def submit(self, entry: AuditEntry) -> asyncio.Future[None]:
         """Queue ``entry``; the future resolves once it is committed (or fails with ``AuditUnavailable``)."""
@@ -101,10 +109,13 @@ class AuditWriter:
         failure: BaseException | None = None
         for pause in (*_RETRY_SECONDS, None):
             try:
-                async with self._store.engine.connect() as raw:
-                    conn = await raw.execution_options(**IMMEDIATE)
-                    async with conn.begin():
-                        await append(conn, self._store.keyring, entries)
+                if self._sqlite is not None:
+                    await self._sqlite.append(entries)
+                else:
+                    async with self._store.engine.connect() as raw:
+                        conn = await raw.execution_options(**IMMEDIATE)
+                        async with conn.begin():
+                            await append(conn, self._store.keyring, entries)
                 failure = None
                 break
             except Exception as exc:

@@ -35,19 +35,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APPROVAL_METHODS",
+    "METRICS",
     "USAGE_DIMENSIONS",
+    "USAGE_KEY",
     "AuditQuery",
     "AuditRecord",
     "ChainLink",
+    "Plan",
     "TenantAudit",
     "UsageRow",
     "append",
+    "plan",
 ]
 
 _RECORDS: sa.Table = AuditRow.__table__  # type: ignore[assignment]
 _HEADS: sa.Table = AuditHead.__table__  # type: ignore[assignment]
 _USAGE: sa.Table = UsageCounter.__table__  # type: ignore[assignment]
-_METRICS = ("calls", "ok", "denied", "held", "errors", "overage", "duration_us")
+METRICS = ("calls", "ok", "denied", "held", "errors", "overage", "duration_us")
+USAGE_KEY = ("tenant_id", "hour", "method", "customer", "connector", "tool", "principal", "stage")
 USAGE_DIMENSIONS = ("customer", "connector", "tool", "principal")
 _PAGE = 1000
 APPROVAL_METHODS = "approvals/"
@@ -110,6 +115,35 @@ class UsageRow:
 # writing ----------------------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class Plan:
+    """A batch ready to write: its records (chained onto ``heads``), the heads after it, and its usage."""
+
+    records: list[dict[str, Any]]
+    heads: dict[str, tuple[int, str]]
+    """Every chain the batch touched, at its new head."""
+    known: set[str]
+    """Chains that had a head before the batch (updated; the others are inserted)."""
+    usage: list[dict[str, Any]]
+
+
+def plan(keyring: Keyring, entries: Sequence[AuditEntry], heads: dict[str, tuple[int, str]]) -> Plan:
+    """Link each entry to its chain's last record (``heads``: the chains' heads as read in the transaction)."""
+    known = set(heads)
+    heads = dict(heads)
+    records: list[dict[str, Any]] = []
+    for entry in entries:
+        seq, prev = heads.get(entry.tenant_id, (0, GENESIS))
+        seq += 1
+        digest = link(keyring, prev, entry)
+        facts = {name: getattr(entry, name) for name in FIELDS}
+        facts.update(seq=seq, prev_hash=prev, hash=digest)
+        records.append(facts)
+        heads[entry.tenant_id] = (seq, digest)
+    touched = {e.tenant_id for e in entries}
+    return Plan(records, {t: h for t, h in heads.items() if t in touched}, known, _usage(entries))
+
+
 async def append(conn: AsyncConnection, keyring: Keyring, entries: Sequence[AuditEntry]) -> list[int]:
     """Chain and insert ``entries`` (in order) in ``conn``'s open transaction; returns their ``seq``s."""
     if not entries:
@@ -120,39 +154,30 @@ async def append(conn: AsyncConnection, keyring: Keyring, entries: Sequence[Audi
     if postgres:
         heads_query = heads_query.with_for_update()
     heads = {row.tenant_id: (int(row.seq), str(row.hash)) for row in await conn.execute(heads_query)}
-    known = set(heads)
-    rows: list[dict[str, Any]] = []
-    seqs: list[int] = []
-    for entry in entries:
-        seq, prev = heads.get(entry.tenant_id, (0, GENESIS))
-        seq += 1
-        digest = link(keyring, prev, entry)
-        rows.append({name: getattr(entry, name) for name in FIELDS} | {"seq": seq, "prev_hash": prev, "hash": digest})
-        heads[entry.tenant_id] = (seq, digest)
-        seqs.append(seq)
-    await conn.execute(_RECORDS.insert(), rows)
-    moved = [{"tenant_id": t, "seq": heads[t][0], "hash": heads[t][1]} for t in chains if t in known]
+    batch = plan(keyring, entries, heads)
+    await conn.execute(_RECORDS.insert(), batch.records)
+    moved = [{"t": t, "s": s, "h": h} for t, (s, h) in batch.heads.items() if t in batch.known]
     if moved:
         await conn.execute(
             _HEADS.update()
             .where(_HEADS.c.tenant_id == sa.bindparam("t"))
             .values(seq=sa.bindparam("s"), hash=sa.bindparam("h")),
-            [{"t": m["tenant_id"], "s": m["seq"], "h": m["hash"]} for m in moved],
+            moved,
         )
-    started = [{"tenant_id": t, "seq": heads[t][0], "hash": heads[t][1]} for t in chains if t not in known]
+    started = [{"tenant_id": t, "seq": s, "hash": h} for t, (s, h) in batch.heads.items() if t not in batch.known]
     if started:
         await conn.execute(_HEADS.insert(), started)
-    if usage := _usage(entries):
+    if batch.usage:
         insert = (postgresql.insert if postgres else sqlite.insert)(_USAGE)
         excluded = insert.excluded
         await conn.execute(
             insert.on_conflict_do_update(
-                index_elements=[c.name for c in _USAGE.primary_key],
-                set_={name: _USAGE.c[name] + excluded[name] for name in _METRICS},
+                index_elements=USAGE_KEY,
+                set_={name: _USAGE.c[name] + excluded[name] for name in METRICS},
             ),
-            usage,
+            batch.usage,
         )
-    return seqs
+    return [r["seq"] for r in batch.records]
 
 
 def _usage(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
@@ -164,7 +189,7 @@ def _usage(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
         hour = e.at.replace(minute=0, second=0, microsecond=0)
         key = (e.tenant_id, hour, e.method, e.customer or "", e.connector or "", (e.name or "")[:200], e.principal,
                e.stage)  # fmt: skip
-        counts = sums.setdefault(key, [0] * len(_METRICS))
+        counts = sums.setdefault(key, [0] * len(METRICS))
         counts[0] += 1
         counts[1] += e.outcome in ("ok", "tool_error")
         counts[2] += e.outcome == "denied"
@@ -172,8 +197,7 @@ def _usage(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
         counts[4] += e.outcome in ("error", "tool_error")
         counts[5] += e.overage
         counts[6] += e.latency_us
-    names = ("tenant_id", "hour", "method", "customer", "connector", "tool", "principal", "stage")
-    return [dict(zip(names, key, strict=True)) | dict(zip(_METRICS, v, strict=True)) for key, v in sums.items()]
+    return [dict(zip(USAGE_KEY, key, strict=True)) | dict(zip(METRICS, v, strict=True)) for key, v in sums.items()]
 
 
 # reading ----------------------------------------------------------------------------------------
@@ -293,7 +317,7 @@ class TenantAudit:
                 where.append(c.hour >= since.replace(minute=0, second=0, microsecond=0))
             if until is not None:
                 where.append(c.hour < until)
-            sums = [sa.func.sum(c[name]) for name in _METRICS]
+            sums = [sa.func.sum(c[name]) for name in METRICS]
             rows = await session.execute(
                 sa.select(group.label("key"), c.stage, *sums).where(*where).group_by(group, c.stage)
             )
