@@ -18,3 +18,13 @@ def test_gateway_answered_methods_clear_only_the_identity_stages() -> None:
         "resolve_target": Applies.DISPATCHED,
         "check_approval": Applies.DISPATCHED,
     }
+
+
+def test_every_call_ends_with_write_audit_after_dispatch() -> None:
+    from msplex.chain.stages.write_audit import WriteAudit
+    from msplex.directory import Directory
+    from msplex.identity.principals import Identities
+
+    directory = Directory()
+    assembled = chain.assemble(identities=Identities(directory), directory=directory, catalogues=lambda _: None)
+    assert isinstance(assembled.audit, WriteAudit) and assembled.audit.name == "write_audit"

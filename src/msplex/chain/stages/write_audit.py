@@ -48,12 +48,14 @@ class WriteAudit:
         writer = self._writer
         if writer is None or (outcome.error is None and outcome.call.method not in AUDITED):
             return
+        if isinstance(outcome.error, asyncio.CancelledError):  # nobody waits for an answer: never raise here
+            try:
+                writer.post(entry_of(outcome, writer.keyring, self._tenant_of))
+            except Exception:
+                log.exception("could not audit a cancelled %s", outcome.call.method)
+            return
         try:
-            entry = entry_of(outcome, writer.keyring, self._tenant_of)
-            if isinstance(outcome.error, asyncio.CancelledError):
-                writer.post(entry)
-                return
-            await asyncio.shield(writer.submit(entry))
+            await asyncio.shield(writer.submit(entry_of(outcome, writer.keyring, self._tenant_of)))
         except AuditUnavailable:
             raise RpcError(Code.INTERNAL, _UNAUDITED) from None
         except Exception:
