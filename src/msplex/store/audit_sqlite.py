@@ -39,13 +39,27 @@ _UPSERT = (
 _PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=10000", "synchronous=NORMAL")
 
 
-def _stored(value: Any) -> Any:
-    """A value as SQLAlchemy's SQLite dialect stores it."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, bool):
-        return int(value)
-    return value
+_AT = _COLUMNS.index("at")
+_OVERAGE = _COLUMNS.index("overage")
+_HOUR = _USAGE_COLUMNS.index("hour")
+
+
+def _when(moment: datetime) -> str:
+    """A UTC datetime as SQLAlchemy's SQLite ``DATETIME`` stores it."""
+    return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _record_row(record: dict[str, Any]) -> list[Any]:
+    row = [record[c] for c in _COLUMNS]
+    row[_AT] = _when(row[_AT])
+    row[_OVERAGE] = int(row[_OVERAGE])
+    return row
+
+
+def _usage_row(usage: dict[str, Any]) -> list[Any]:
+    row = [usage[c] for c in _USAGE_COLUMNS]
+    row[_HOUR] = _when(row[_HOUR])
+    return row
 
 
 class SqliteAppender:
@@ -88,7 +102,7 @@ class SqliteAppender:
             marks = ", ".join("?" * len(chains))
             rows = db.execute(f"SELECT tenant_id, seq, hash FROM audit_heads WHERE tenant_id IN ({marks})", chains)
             batch = plan(self._keyring, entries, {t: (int(s), str(h)) for t, s, h in rows})
-            db.executemany(_INSERT, [tuple(_stored(r[c]) for c in _COLUMNS) for r in batch.records])
+            db.executemany(_INSERT, [_record_row(r) for r in batch.records])
             db.executemany(
                 "UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?",
                 [(s, h, t) for t, (s, h) in batch.heads.items() if t in batch.known],
@@ -97,7 +111,7 @@ class SqliteAppender:
                 "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, ?, ?)",
                 [(t, s, h) for t, (s, h) in batch.heads.items() if t not in batch.known],
             )
-            db.executemany(_UPSERT, [tuple(_stored(u[c]) for c in _USAGE_COLUMNS) for u in batch.usage])
+            db.executemany(_UPSERT, [_usage_row(u) for u in batch.usage])
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
