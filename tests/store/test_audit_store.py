@@ -255,3 +255,35 @@ async def test_one_tenant_sees_only_its_own_chain(store: Store, slug: str) -> No
     assert await store.tenant(slug).audit.search() == []
     checked = await verdict(store, slug)
     assert checked.ok and checked.records == 0 and checked.head_seq is None
+
+
+async def test_on_sqlite_a_batch_waits_for_a_lock_held_elsewhere_then_commits(tmp_path: Any) -> None:
+    """A small batch is written on the event loop without waiting; when another connection (a CLI command,
+    a backup) holds the write lock, it waits for the lock on the writer thread instead of failing."""
+    import os
+    import sqlite3
+
+    from msplex.crypto import Keyring
+    from msplex.store import make_engine
+
+    path = tmp_path / "store.db"
+    store = Store(make_engine(f"sqlite+aiosqlite:///{path}"), Keyring([os.urandom(32)]))
+    await store.migrate()
+    tenant = await store.create_tenant("acme")
+    writer = AuditWriter(store)
+    await writer.start()
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        await writer.write(entry(tenant.id, 1))
+        other.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.ensure_future(writer.write(entry(tenant.id, 2)))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # no response may leave while its record cannot commit
+        other.execute("ROLLBACK")
+        await asyncio.wait_for(waiting, 10)
+    finally:
+        other.close()
+        await writer.close()
+    checked = await verdict(store)
+    await store.close()
+    assert checked.ok and checked.records == 2

@@ -70,6 +70,7 @@ class AuditWriter:
             await self._task
         if self._sqlite is not None:
             await self._sqlite.close()
+        log.info("audit writer: %d record(s) in %d transaction(s)", self.records, self.batches)
 
     def submit(self, entry: AuditEntry) -> asyncio.Future[None]:
         """Queue ``entry``; the future resolves once it is committed (or fails with ``AuditUnavailable``)."""
@@ -101,8 +102,17 @@ class AuditWriter:
             while self._queue:
                 batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
                 await self._commit(batch)
+                if self._sqlite is not None:
+                    await self._maintain(self._sqlite)
             if self._closing:
                 return
+
+    @staticmethod
+    async def _maintain(appender: SqliteAppender) -> None:
+        try:
+            await appender.maintain()
+        except Exception as exc:  # a checkpoint that could not run now runs at a later one
+            log.warning("audit log checkpoint failed: %s", type(exc).__name__)
 
     async def _commit(self, batch: list[tuple[AuditEntry, asyncio.Future[None] | None]]) -> None:
         entries = [entry for entry, _ in batch]
