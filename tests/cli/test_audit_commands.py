@@ -87,7 +87,8 @@ def test_search_filters_by_principal_tool_customer_stage_outcome_and_time(cli: C
     assert seqs("--stage", "check_approval", "--outcome", "denied") == [3]
     assert seqs("--customer", "alpha") == [2, 4]
     assert seqs("--tool", "ev__a*") == [2]
-    assert seqs("--since", "150s") == [4, 5]
+    assert seqs("--since", (NOW - timedelta(seconds=150)).isoformat()) == [4, 5]
+    assert seqs("--since", "1d") == [1, 2, 3, 4, 5]
     assert seqs("--until", (NOW - timedelta(minutes=3)).isoformat()) == [1, 2]
     assert "No audit records of tenant 'acme' match." in cli("audit", "search", "--tenant", acme, "--tool", "x").stdout
 
