@@ -13,7 +13,9 @@ Chaining: each tenant has its own chain. A record's ``hash`` is a keyed MAC
 (``Keyring.mac``) over the previous record's hash and the record's facts
 (``content``), so editing, removing, inserting or reordering a record breaks a
 link that only a holder of the deployment's key could mend; the position
-(``seq``) is not part of the MAC, the links are (``msplex.audit.verify``).
+(``seq``) is not part of the MAC, the links are (``msplex.audit.verify``). The chain's
+head (its last ``seq`` and hash) carries a MAC too, so the tail cannot be cut
+and the head set back to an earlier record.
 """
 
 from __future__ import annotations
@@ -38,11 +40,14 @@ __all__ = [
     "CHAIN_PURPOSE",
     "FIELDS",
     "GENESIS",
+    "HEAD_PURPOSE",
     "AuditEntry",
     "Decision",
     "content",
     "digest_arguments",
     "entry_of",
+    "head_bytes",
+    "head_mac",
     "link",
     "micros",
 ]
@@ -52,6 +57,7 @@ OutcomeKind = Literal["ok", "tool_error", "error", "denied", "held", "cancelled"
 GENESIS = "genesis"
 """The ``prev_hash`` of a chain's first record."""
 CHAIN_PURPOSE = b"msplex/audit-chain"
+HEAD_PURPOSE = b"msplex/audit-head"
 ARGUMENTS_PURPOSE = b"msplex/audit-arguments"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX = {"principal": 300, "customer": 63, "name": 500, "connector": 63, "rule": 200, "reason": 500, "request_id": 100}
@@ -114,6 +120,16 @@ def content(prev_hash: str, facts: Mapping[Any, Any] | AuditEntry) -> bytes:
 
 def link(keyring: Keyring, prev_hash: str, entry: AuditEntry) -> str:
     return keyring.mac(content(prev_hash, entry), purpose=CHAIN_PURPOSE)
+
+
+def head_bytes(tenant_id: str, seq: int, digest: str) -> bytes:
+    """What a chain head's MAC covers: cutting the chain's tail and setting the head back to an earlier
+    record (whose hash anyone with the database can read) breaks it."""
+    return f"{tenant_id}\x00{seq}\x00{digest}".encode()
+
+
+def head_mac(keyring: Keyring, tenant_id: str, seq: int, digest: str) -> str:
+    return keyring.mac(head_bytes(tenant_id, seq, digest), purpose=HEAD_PURPOSE)
 
 
 def digest_arguments(keyring: Keyring, arguments: Any, schema: Any = None) -> str | None:

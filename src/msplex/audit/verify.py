@@ -8,7 +8,8 @@ chain's head, each fault leaves its own trace:
 * inserted: a record nothing points to, and not the head (forged: its MAC
   fails; a copy of another record: its hash is a duplicate);
 * removed: a record points to a hash no record has (a seq gap names the
-  missing ones), or the head names a record that is gone;
+  missing ones), or the head names a record that is gone; the head's own MAC
+  stops the tail being cut and the head set back to an earlier record;
 * reordered: following the links gives another order than ``seq`` does; the
   records outside the longest run that agrees with ``seq`` are out of place.
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from msplex.audit.entry import GENESIS
-from msplex.store.audit import ChainLink
+from msplex.store.audit import ChainLink, Head
 
 __all__ = ["Finding", "Verdict", "verify_chain"]
 
@@ -49,7 +50,7 @@ class Verdict:
         return not self.findings
 
 
-def verify_chain(head: tuple[int, str] | None, links: Sequence[ChainLink]) -> Verdict:
+def verify_chain(head: Head | None, links: Sequence[ChainLink]) -> Verdict:
     findings: list[Finding] = []
     by_hash: dict[str, int] = {}
     copies: set[int] = set()
@@ -60,7 +61,7 @@ def verify_chain(head: tuple[int, str] | None, links: Sequence[ChainLink]) -> Ve
             by_hash[link.hash] = i
     referenced = {link.prev_hash for link in links}
     if head is not None:
-        referenced.add(head[1])
+        referenced.add(head.hash)
     inserted: set[int] = set(copies)
     for i, link in enumerate(links):
         if i in copies:
@@ -77,7 +78,7 @@ def verify_chain(head: tuple[int, str] | None, links: Sequence[ChainLink]) -> Ve
     findings += _reordered(links, kept, by_hash, inserted)
     findings += _head(head, links, by_hash)
     findings.sort(key=lambda f: (f.seq if f.seq is not None else -1, f.kind))
-    return Verdict(len(links), head[0] if head is not None else None, findings)
+    return Verdict(len(links), head.seq if head is not None else None, findings)
 
 
 def _removed(links: Sequence[ChainLink], kept: list[int], by_hash: dict[str, int], inserted: set[int]) -> list[Finding]:
@@ -154,12 +155,21 @@ def _longest_increasing(order: list[int]) -> set[int]:
     return chosen
 
 
-def _head(head: tuple[int, str] | None, links: Sequence[ChainLink], by_hash: dict[str, int]) -> list[Finding]:
+def _head(head: Head | None, links: Sequence[ChainLink], by_hash: dict[str, int]) -> list[Finding]:
     if head is None:
         if links:
             return [Finding("head", None, "the chain's head is missing while records exist (it was removed)")]
         return []
-    seq, digest = head
+    seq, digest = head.seq, head.hash
+    if not head.intact:
+        return [
+            Finding(
+                "head",
+                seq,
+                f"the chain's head (seq {seq}) was altered (its MAC does not match): records after "
+                "it may have been removed",
+            )
+        ]
     if digest in by_hash:
         return []
     last = links[-1].seq if links else 0

@@ -24,7 +24,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from msplex.audit.entry import CHAIN_PURPOSE, FIELDS, GENESIS, AuditEntry, content, link
+from msplex.audit.entry import (
+    CHAIN_PURPOSE,
+    FIELDS,
+    GENESIS,
+    HEAD_PURPOSE,
+    AuditEntry,
+    content,
+    head_bytes,
+    head_mac,
+    link,
+)
 from msplex.store.errors import InvalidInput
 from msplex.store.models import AuditHead, AuditRow, UsageCounter
 
@@ -41,6 +51,7 @@ __all__ = [
     "AuditQuery",
     "AuditRecord",
     "ChainLink",
+    "Head",
     "Plan",
     "TenantAudit",
     "UsageRow",
@@ -72,6 +83,15 @@ class AuditRecord:
         facts = {name: getattr(self.entry, name) for name in FIELDS}
         facts["at"] = self.entry.at.isoformat().replace("+00:00", "Z")
         return {"seq": self.seq, **facts, "prev_hash": self.prev_hash, "hash": self.hash}
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A chain's last record as its head row names it, and whether the head's MAC holds."""
+
+    seq: int
+    hash: str
+    intact: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +140,8 @@ class Plan:
     """A batch ready to write: its records (chained onto ``heads``), the heads after it, and its usage."""
 
     records: list[dict[str, Any]]
-    heads: dict[str, tuple[int, str]]
-    """Every chain the batch touched, at its new head."""
+    heads: dict[str, tuple[int, str, str]]
+    """Every chain the batch touched, at its new head: ``seq``, ``hash`` and the head's MAC."""
     known: set[str]
     """Chains that had a head before the batch (updated; the others are inserted)."""
     usage: list[dict[str, Any]]
@@ -141,7 +161,8 @@ def plan(keyring: Keyring, entries: Sequence[AuditEntry], heads: dict[str, tuple
         records.append(facts)
         heads[entry.tenant_id] = (seq, digest)
     touched = {e.tenant_id for e in entries}
-    return Plan(records, {t: h for t, h in heads.items() if t in touched}, known, _usage(entries))
+    moved = {t: (s, h, head_mac(keyring, t, s, h)) for t, (s, h) in heads.items() if t in touched}
+    return Plan(records, moved, known, _usage(entries))
 
 
 async def append(conn: AsyncConnection, keyring: Keyring, entries: Sequence[AuditEntry]) -> list[int]:
@@ -156,15 +177,17 @@ async def append(conn: AsyncConnection, keyring: Keyring, entries: Sequence[Audi
     heads = {row.tenant_id: (int(row.seq), str(row.hash)) for row in await conn.execute(heads_query)}
     batch = plan(keyring, entries, heads)
     await conn.execute(_RECORDS.insert(), batch.records)
-    moved = [{"t": t, "s": s, "h": h} for t, (s, h) in batch.heads.items() if t in batch.known]
+    moved = [{"t": t, "s": s, "h": h, "m": m} for t, (s, h, m) in batch.heads.items() if t in batch.known]
     if moved:
         await conn.execute(
             _HEADS.update()
             .where(_HEADS.c.tenant_id == sa.bindparam("t"))
-            .values(seq=sa.bindparam("s"), hash=sa.bindparam("h")),
+            .values(seq=sa.bindparam("s"), hash=sa.bindparam("h"), mac=sa.bindparam("m")),
             moved,
         )
-    started = [{"tenant_id": t, "seq": s, "hash": h} for t, (s, h) in batch.heads.items() if t not in batch.known]
+    started = [
+        {"tenant_id": t, "seq": s, "hash": h, "mac": m} for t, (s, h, m) in batch.heads.items() if t not in batch.known
+    ]
     if started:
         await conn.execute(_HEADS.insert(), started)
     if batch.usage:
@@ -271,9 +294,9 @@ class TenantAudit:
                 return
             after = page[-1].seq
 
-    async def chain(self) -> tuple[tuple[int, str] | None, list[ChainLink]]:
-        """The chain's head (``seq``, ``hash``; ``None`` before the first record) and every record, in ``seq``
-        order, with whether each record's MAC holds: read in one snapshot, so the head and the records agree."""
+    async def chain(self) -> tuple[Head | None, list[ChainLink]]:
+        """The chain's head (``None`` before the first record) and every record, in ``seq`` order, with whether
+        each MAC holds: read in one snapshot, so the head and the records agree."""
         keyring = self._store.keyring
         links: list[ChainLink] = []
         async with self._store.reader() as session:
@@ -281,9 +304,15 @@ class TenantAudit:
                 await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             tenant = await self._tenants._tenant(session)
             head_row = (
-                await session.execute(sa.select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.tenant_id == tenant.id))
+                await session.execute(
+                    sa.select(_HEADS.c.seq, _HEADS.c.hash, _HEADS.c.mac).where(_HEADS.c.tenant_id == tenant.id)
+                )
             ).first()
-            head = (int(head_row.seq), str(head_row.hash)) if head_row is not None else None
+            head = None
+            if head_row is not None:
+                seq, digest = int(head_row.seq), str(head_row.hash)
+                intact = keyring.mac_matches(head_bytes(tenant.id, seq, digest), head_row.mac, purpose=HEAD_PURPOSE)
+                head = Head(seq, digest, intact)
             after: int | None = None
             while True:
                 where = [_RECORDS.c.tenant_id == tenant.id]

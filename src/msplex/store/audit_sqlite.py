@@ -142,10 +142,10 @@ class SqliteAppender:
             rows = db.execute(f"SELECT tenant_id, seq, hash FROM audit_heads WHERE tenant_id IN ({marks})", chains)
             batch = plan(self._keyring, entries, {t: (int(s), str(h)) for t, s, h in rows})
             db.executemany(_INSERT, [_record_row(r) for r in batch.records])
-            if moved := [(s, h, t) for t, (s, h) in batch.heads.items() if t in batch.known]:
-                db.executemany("UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?", moved)
-            if started := [(t, s, h) for t, (s, h) in batch.heads.items() if t not in batch.known]:
-                db.executemany("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, ?, ?)", started)
+            if moved := [(s, h, m, t) for t, (s, h, m) in batch.heads.items() if t in batch.known]:
+                db.executemany("UPDATE audit_heads SET seq = ?, hash = ?, mac = ? WHERE tenant_id = ?", moved)
+            if started := [(t, s, h, m) for t, (s, h, m) in batch.heads.items() if t not in batch.known]:
+                db.executemany("INSERT INTO audit_heads (tenant_id, seq, hash, mac) VALUES (?, ?, ?, ?)", started)
             if batch.usage:
                 db.executemany(_UPSERT, [_usage_row(u) for u in batch.usage])
             db.execute("COMMIT")

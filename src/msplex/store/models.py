@@ -300,6 +300,8 @@ class AuditHead(Base):
     tenant_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     seq: Mapped[int] = mapped_column(sa.BigInteger)
     hash: Mapped[str] = mapped_column(sa.String(100))
+    mac: Mapped[str] = mapped_column(sa.String(100))
+    """A keyed MAC over the tenant, ``seq`` and ``hash`` (``msplex.audit.entry.head_mac``)."""
 
 
 class UsageCounter(Base):

@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(36), primary_key=True),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("hash", sa.String(100), nullable=False),
+        sa.Column("mac", sa.String(100), nullable=False),
     )
     op.create_table(
         "usage_counters",
