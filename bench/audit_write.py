@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from msplex.audit.entry import AuditEntry, entry_of
 from msplex.audit.writer import AuditWriter
 from msplex.call import Call, Principal, Target
@@ -67,8 +69,10 @@ def _outcome(tenant: TenantRecord) -> Outcome:
     return Outcome(call, dispatched=True, result=RESULT, finished=time.perf_counter())
 
 
-async def _store(url: str | None, home: Path) -> tuple[Store, TenantRecord]:
-    store = Store(make_engine(url or f"sqlite+aiosqlite:///{home / 'audit.db'}"), Keyring([os.urandom(32)]))
+async def _store(url: str | None, home: Path, schema: str | None = None) -> tuple[Store, TenantRecord]:
+    """A migrated store: a SQLite file in ``home``, or ``schema`` (a throwaway one) of the PostgreSQL at ``url``."""
+    kwargs: dict[str, Any] = {"connect_args": {"server_settings": {"search_path": schema}}} if schema else {}
+    store = Store(make_engine(url or f"sqlite+aiosqlite:///{home / 'audit.db'}", **kwargs), Keyring([os.urandom(32)]))
     await store.migrate()
     tenant = await store.create_tenant(f"bench-{os.urandom(3).hex()}")
     return store, tenant
@@ -82,9 +86,11 @@ async def _concurrently(callers: int, per_caller: int, step: Callable[[int], Awa
     await asyncio.gather(*(caller(c) for c in range(callers)))
 
 
-async def records_per_second(url: str | None, home: Path, callers: int, records: int) -> tuple[float, int]:
+async def records_per_second(
+    url: str | None, home: Path, callers: int, records: int, schema: str | None = None
+) -> tuple[float, int]:
     """Records/s with ``callers`` concurrent writers waiting for each commit; and the transactions used."""
-    store, tenant = await _store(url, home)
+    store, tenant = await _store(url, home, schema)
     writer = AuditWriter(store)
     await writer.start()
     try:
@@ -126,18 +132,34 @@ async def audit_cpu_us(home: Path, callers: int, calls: int) -> tuple[float, flo
         await store.close()
 
 
+async def _schema(url: str, statement: str) -> None:
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()
+
+
 async def _run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="msplex-audit-bench-") as tmp:
         backends: list[tuple[str, str | None]] = [("sqlite", None)]
         if args.postgres:
             backends.append(("postgresql", args.postgres))
         for name, url in backends:
-            for callers in (1, 16, 64, 256):
-                records = args.records if callers > 1 else args.records // 10  # one caller: a commit per record
-                rate, batches = await records_per_second(url, Path(tmp), callers, records)
-                mean = records / max(batches, 1)
-                print(f"{name:<10} {callers:>4} concurrent callers: {rate:>9,.0f} records/s  "
-                      f"({batches} transactions, {mean:.1f} records each)", flush=True)  # fmt: skip
+            schema = f"msplex_bench_{os.urandom(6).hex()}" if url else None
+            if url and schema:
+                await _schema(url, f'CREATE SCHEMA "{schema}"')
+            try:
+                for callers in (1, 16, 64, 256):
+                    records = args.records if callers > 1 else args.records // 10  # one caller: a commit a record
+                    rate, batches = await records_per_second(url, Path(tmp), callers, records, schema)
+                    mean = records / max(batches, 1)
+                    print(f"{name:<10} {callers:>4} concurrent callers: {rate:>9,.0f} records/s  "
+                          f"({batches} transactions, {mean:.1f} records each)", flush=True)  # fmt: skip
+            finally:
+                if url and schema:
+                    await _schema(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         for callers in (1, 16, 64):
             stage_us, entry_us = await audit_cpu_us(Path(tmp), callers, args.calls)
             print(f"stage 12 (WriteAudit, SQLite), {callers:>3} concurrent calls: {stage_us:7.1f} µs CPU/call "
