@@ -39,12 +39,28 @@ EXPECTED = {
             ("GET", "/approvals/{approval_id}"),
             ("POST", "/approvals/{approval_id}/approve"),
             ("POST", "/approvals/{approval_id}/deny"),
+            ("GET", "/subscription"),
+            ("GET", "/policies"),
+            ("POST", "/policies"),
+            ("DELETE", "/policies/{name}"),
+            ("POST", "/policies/test"),
+            ("GET", "/quotas"),
+            ("PUT", "/quotas/{name}"),
+            ("DELETE", "/quotas/{name}"),
+            ("PUT", "/read-only"),
             ("GET", "/audit"),
             ("GET", "/audit/export"),
             ("GET", "/audit/verify"),
             ("GET", "/usage"),
         )
     },
+    ("PUT", "/admin/v1/tenants/{tenant}/subscription"): "operator",
+    ("DELETE", "/admin/v1/tenants/{tenant}/subscription"): "operator",
+    ("GET", "/admin/v1/plans"): "operator",
+    ("POST", "/admin/v1/plans"): "operator",
+    ("GET", "/admin/v1/plans/{plan}"): "operator",
+    ("PATCH", "/admin/v1/plans/{plan}"): "operator",
+    ("DELETE", "/admin/v1/plans/{plan}"): "operator",
 }
 
 

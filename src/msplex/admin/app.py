@@ -21,7 +21,20 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from msplex import __version__
-from msplex.admin import approvals, audit, customers, entities, oidc, problems, tenants, tokens, tools, upstreams
+from msplex.admin import (
+    approvals,
+    audit,
+    customers,
+    entities,
+    entitlements,
+    oidc,
+    policies,
+    problems,
+    tenants,
+    tokens,
+    tools,
+    upstreams,
+)
 from msplex.admin.auth import AdminContext, operator, tenant_scope
 from msplex.admin.guard import Guard
 
@@ -35,7 +48,8 @@ __all__ = ["OPENAPI_PATH", "PREFIX", "AdminRoute", "allowed_methods", "build_adm
 PREFIX = "/admin/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 ROUTERS = (tenants.router, customers.router, tokens.router, tools.router, entities.router, upstreams.router,
-           oidc.router, approvals.router, audit.router)  # fmt: skip
+           oidc.router, approvals.router, entitlements.plans, entitlements.subscriptions,
+           policies.router, audit.router)  # fmt: skip
 
 Access = Literal["anyone", "operator", "operator or tenant admin"]
 
@@ -65,8 +79,8 @@ def _application() -> FastAPI:
     app = _AdminAPI(
         title="MSPlex admin API",
         version=__version__,
-        description="Tenants, customers, tokens, the per-item ACL, entities, upstreams, identity providers and "
-        "approvals, the audit log and usage. "
+        description="Tenants, customers, tokens, the per-item ACL, entities, upstreams, identity providers, "
+        "approvals, plans and subscriptions, tool-policy rules and quotas, the audit log and usage. "
         "Errors are application/problem+json (RFC 9457).",
         openapi_url=OPENAPI_PATH,
         docs_url=None,

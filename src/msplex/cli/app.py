@@ -15,7 +15,20 @@ import httpx
 import typer
 
 from msplex import __version__
-from msplex.cli import approvals, audit, client_config, customers, entities, oidc, tenants, tokens, tools, upstreams
+from msplex.cli import (
+    approvals,
+    audit,
+    client_config,
+    customers,
+    entities,
+    entitlements,
+    oidc,
+    policies,
+    tenants,
+    tokens,
+    tools,
+    upstreams,
+)
 from msplex.cli._run import fail, listen_failure, load_settings, msplex_command, run_with_store
 from msplex.cli._typer import Command, Group
 from msplex.cli.status import endpoints, render_status, status_document
@@ -45,6 +58,10 @@ for _name, _group in (
     ("oidc", oidc.app),
     ("approvals", approvals.app),
     ("audit", audit.app),
+    ("plan", entitlements.plan_app),
+    ("subscription", entitlements.subscription_app),
+    ("policy", policies.policy_app),
+    ("quota", policies.quota_app),
 ):
     app.add_typer(_group, name=_name)
 app.command("client-config", cls=Command)(client_config.client_config)

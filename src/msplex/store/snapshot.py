@@ -16,11 +16,28 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from msplex.store.entitlements import plan_record, subscription_record
 from msplex.store.errors import SecretUnavailable
-from msplex.store.models import ApiToken, ControlState, Customer, Entity, ItemRule, OidcProvider, Tenant, Upstream
+from msplex.store.models import (
+    ApiToken,
+    ControlState,
+    Customer,
+    Entity,
+    ItemRule,
+    OidcProvider,
+    Plan,
+    PolicyRule,
+    Quota,
+    Subscription,
+    Tenant,
+    Upstream,
+)
+from msplex.store.policies import policy_record, quota_record
 from msplex.store.records import (
     ControlSnapshot,
     ItemRuleRecord,
+    PolicyRuleRecord,
+    QuotaRecord,
     TenantRecord,
     TokenEntry,
     UpstreamEntry,
@@ -38,7 +55,7 @@ log = logging.getLogger("msplex.store")
 async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
     version = await session.scalar(sa.select(ControlState.version).where(ControlState.id == 1))
     tenants = [
-        TenantRecord(r.id, r.slug, r.name, r.allow_anonymous, r.created_at)
+        TenantRecord(r.id, r.slug, r.name, r.allow_anonymous, r.created_at, r.read_only)
         for r in await session.scalars(sa.select(Tenant))
     ]
     by_id = {t.id: t for t in tenants}
@@ -66,6 +83,17 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
         rules[rule.tenant_id].append(rule_record(rule))
     entities = {row.slug: entity_record(row) for row in await session.scalars(sa.select(Entity))}
     oidc = {row.tenant_id: oidc_record(row) for row in await session.scalars(sa.select(OidcProvider))}
+    plans = {row.id: plan_record(row) for row in await session.scalars(sa.select(Plan))}
+    subscriptions = {
+        row.tenant_id: subscription_record(row, plans[row.plan_id].name)
+        for row in await session.scalars(sa.select(Subscription))
+    }
+    policies: dict[str, list[PolicyRuleRecord]] = defaultdict(list)
+    for policy in await session.scalars(sa.select(PolicyRule).order_by(PolicyRule.priority, PolicyRule.seq)):
+        policies[policy.tenant_id].append(policy_record(policy))
+    quotas: dict[str, list[QuotaRecord]] = defaultdict(list)
+    for quota in await session.scalars(sa.select(Quota).order_by(Quota.created_at, Quota.id)):
+        quotas[quota.tenant_id].append(quota_record(quota))
     return ControlSnapshot(
         version=int(version or 0),
         tenants=MappingProxyType({t.slug: t for t in tenants}),
@@ -76,4 +104,8 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
         rules=MappingProxyType({k: tuple(v) for k, v in rules.items()}),
         entities=MappingProxyType(entities),
         oidc=MappingProxyType(oidc),
+        plans=MappingProxyType(plans),
+        subscriptions=MappingProxyType(subscriptions),
+        policies=MappingProxyType({k: tuple(v) for k, v in policies.items()}),
+        quotas=MappingProxyType({k: tuple(v) for k, v in quotas.items()}),
     )

@@ -1,7 +1,7 @@
 """The audit log (hash-chained per tenant), its chain heads, and the usage counters (chain stage 12).
 
 Revision ID: 0009_audit
-Revises: 0006_approvals
+Revises: 0008_policy_quota
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from msplex.store.models import UTCDateTime
 
 revision = "0009_audit"
-down_revision = "0006_approvals"
+down_revision = "0008_policy_quota"
 branch_labels = None
 depends_on = None
 
