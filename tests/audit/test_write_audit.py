@@ -94,6 +94,23 @@ async def test_refusals_are_recorded_with_the_stage_that_refused(gateway: tuple[
     assert verify_chain(head, links).ok
 
 
+async def test_a_policy_denial_names_its_rule_and_overage_is_metered(gateway: tuple[Admin, str]) -> None:
+    admin, token = gateway
+    scope = admin.store.tenant("acme")
+    await scope.policies.add_rule("no-slow", "deny", tools=["ev__slow"])
+    await scope.policies.set_quota("tiny", scope="tenant", window="day", limit=1, overage=True)
+    await admin.sync()
+    _, refused = await _call(admin, token, "tools/call", {"name": "ev__slow", "arguments": {}}, "ev__slow")
+    assert "no-slow" in refused["error"]["message"]
+    for text in ("one", "two"):
+        await _call(admin, token, "tools/call", {"name": "ev__echo", "arguments": {"text": text}}, "ev__echo")
+    denial, first, second = await _records(admin)
+    assert (denial.entry.stage, denial.entry.rule, denial.entry.outcome) == ("evaluate_policy", "no-slow", "denied")
+    assert (first.entry.overage, second.entry.overage) == (False, True)
+    [total] = await scope.audit.usage()
+    assert (total.calls, total.denied, total.overage, total.denied_by_stage) == (3, 1, 1, {"evaluate_policy": 1})
+
+
 async def test_without_a_durable_record_the_caller_gets_an_error_not_the_result(gateway: tuple[Admin, str]) -> None:
     admin, token = gateway
     writer = admin.app.gateway.audit

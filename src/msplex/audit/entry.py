@@ -181,6 +181,10 @@ def entry_of(outcome: Outcome, keyring: Keyring, tenant_of: Callable[[Call], str
         status = "cancelled"
     customer = call.customer
     decided = call.decision
+    rule = decided.rule if decided is not None else None
+    if rule is None and isinstance(error, Denied) and isinstance(error.data, dict):
+        named = error.data.get("rule")  # a policy denial names its rule (stage 8)
+        rule = named if isinstance(named, str) else None
     request_id = call.request_id
     return AuditEntry(
         tenant_id=tenant_id,
@@ -196,7 +200,7 @@ def entry_of(outcome: Outcome, keyring: Keyring, tenant_of: Callable[[Call], str
         args_digest=digest_arguments(keyring, params.get("arguments"), schema),
         stage=str(error.stage) if isinstance(error, (Denied, Held)) else outcome.stage,
         decision=decision,
-        rule=decided.rule if decided is not None else None,
+        rule=rule,
         approval_id=approval_id,
         overage=bool(call.overage),
         outcome=status,
