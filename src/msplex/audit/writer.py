@@ -44,7 +44,9 @@ class AuditWriter:
         self._store = store
         url = store.engine.url
         database = url.database or ""
-        file_backed = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+        file_backed = (
+            url.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not database.startswith("file:")
+        )
         self._sqlite = SqliteAppender(database, store.keyring) if file_backed else None
         """SQLite files get the direct writer thread (``msplex.store.audit_sqlite``); others the async engine."""
         self.max_batch = max_batch
