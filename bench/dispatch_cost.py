@@ -1,20 +1,25 @@
-"""CPU per call of chain stages 10 and 11 on the hot path, against what dispatch did before them.
+"""CPU per call of chain stages 10, 11 and 12 on the hot path, against what dispatch did before them.
 
 ``python -m bench.dispatch_cost [--calls N]`` runs, on one event loop and a connector that answers at
 once, N calls of: dispatch as it was before stage 11 (straight to the connector), ``Dispatch`` (the
 bulkhead's ``try_enter``/``leave`` around the connector), a stage that does nothing, and
 ``CheckApproval`` for a tool that needs no approval. It prints microseconds of CPU per call; the
-differences are what the worker pool and the approval check add to an uncontended call.
+differences are what the worker pool and the approval check add to an uncontended call. Then stage 12
+(``WriteAudit``: the record built, committed by the group-commit writer to a temp SQLite store, and
+waited for) with 1 and 16 concurrent calls (``bench.audit_write``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+from bench.audit_write import audit_cpu_us
 from msplex.call import Call, Principal, Target
 from msplex.chain.stages.check_approval import CheckApproval, approval_required
 from msplex.chain.stages.dispatch import Dispatch
@@ -112,6 +117,11 @@ def main() -> None:
     for _ in range(args.calls):
         approval_required(call)
     print(f"{(time.process_time() - started) / args.calls * 1e6:.3f} µs)")
+    with tempfile.TemporaryDirectory(prefix="msplex-dispatch-cost-") as tmp:
+        for callers in (1, 16):
+            stage_us, entry_us = asyncio.run(audit_cpu_us(Path(tmp), callers, min(args.calls, 10_000)))
+            label = f"WriteAudit (stage 12), {callers} concurrent"
+            print(f"{label:<{width}}  {stage_us:6.3f} µs CPU/call (building the record: {entry_us:.3f} µs)")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ class Stage(StrEnum):
     CHECK_QUOTA = "check_quota"
     CHECK_APPROVAL = "check_approval"
     DISPATCH = "dispatch"
+    WRITE_AUDIT = "write_audit"
 
 
 class RpcError(Exception):
@@ -148,11 +149,13 @@ class Held(Exception):
     approval is pending, so the client gets an ``InputRequiredResult`` or a tool result saying how to retry.
     The chain returns ``result`` as the call's result; its observers see the call stopped at ``stage``."""
 
-    def __init__(self, stage: Stage, result: JSON, reason: str) -> None:
+    def __init__(self, stage: Stage, result: JSON, reason: str, *, approval_id: str | None = None) -> None:
         super().__init__(f"{stage}: {reason}")
         self.stage = stage
         self.result = result
         self.reason = reason
+        self.approval_id = approval_id
+        """The approval request the call is held on (for the audit record)."""
 
 
 def http_status(exc: RpcError, era: Era) -> int:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from msplex.approvals import Approvals
+    from msplex.audit.writer import AuditWriter
     from msplex.call import Call
     from msplex.crypto import Keyring
     from msplex.state import SharedState
@@ -92,10 +93,12 @@ class Gateway:
         approvals: Approvals | None = None,
         worker_limits: Limits | None = None,
         require_subscription: bool = False,
+        audit: AuditWriter | None = None,
     ) -> None:
         self.server_info_base = server_info
         self.state = state
         self.approvals = approvals
+        self.audit = audit
         self.workers = Workers(worker_limits)
         self._allow_private = allow_private
         self.directory = Directory()
@@ -131,14 +134,19 @@ class Gateway:
             policies=self.policy,
             quotas=self._quotas.get,
             state=state,
+            audit=audit,
         )
 
     async def start(self) -> None:
         await self.events.start(self._remote)
+        if self.audit is not None:
+            await self.audit.start()
         if self.approvals is not None:
             await self.approvals.start()
 
     async def close(self) -> None:
+        if self.audit is not None:
+            await self.audit.close()
         for tenant in self._tenants.values():
             tenant.catalogue.close()
         await self.events.close()

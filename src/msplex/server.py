@@ -22,6 +22,7 @@ import uvicorn
 from msplex import __version__
 from msplex.admin import build_admin
 from msplex.approvals import Approvals
+from msplex.audit.writer import AuditWriter
 from msplex.controlplane import ControlPlane
 from msplex.crypto import Keyring
 from msplex.gateway import PROBE_SECONDS, Gateway
@@ -85,6 +86,7 @@ class GatewayApp:
             approvals=approvals,
             worker_limits=Limits(settings.worker_concurrency, settings.worker_queue, settings.worker_queue_seconds),
             require_subscription=settings.require_subscription,
+            audit=AuditWriter(store),
         )
         self.sessions = SessionState(self.state)
         self.edge = Edge(

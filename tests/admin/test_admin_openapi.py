@@ -48,6 +48,10 @@ EXPECTED = {
             ("PUT", "/quotas/{name}"),
             ("DELETE", "/quotas/{name}"),
             ("PUT", "/read-only"),
+            ("GET", "/audit"),
+            ("GET", "/audit/export"),
+            ("GET", "/audit/verify"),
+            ("GET", "/usage"),
         )
     },
     ("PUT", "/admin/v1/tenants/{tenant}/subscription"): "operator",

@@ -39,3 +39,16 @@ def test_the_stages_that_refuse_by_item_filter_the_lists() -> None:
         "verify_entitlement",
         "verify_readiness",
     ]
+
+
+def test_every_call_ends_with_write_audit_after_dispatch() -> None:
+    from msplex.chain.stages.write_audit import WriteAudit
+    from msplex.directory import Directory
+    from msplex.entitlements import Entitlements
+    from msplex.identity.principals import Identities
+
+    directory = Directory()
+    assembled = chain.assemble(
+        identities=Identities(directory), directory=directory, catalogues=lambda _: None, entitlements=Entitlements()
+    )
+    assert isinstance(assembled.audit, WriteAudit) and assembled.audit.name == "write_audit"

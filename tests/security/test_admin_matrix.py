@@ -85,6 +85,7 @@ async def harness(
         await scope.subscription.set(plan="gold", status="suspended")
         await scope.policies.add_rule("files", "deny", tools=["files__wipe_the_lot"], customers=["alpha"])
         await scope.policies.set_quota("files", scope="customer", subject="alpha", window="day", limit=5)
+        await _audited(admin, held.tenant_id)
         await admin.tenant("beta")
         revoked = await admin.token("acme", "admin")
         await scope.revoke_token(revoked[:12])
@@ -107,6 +108,24 @@ async def harness(
         }
         await admin.sync()
         yield admin, probers
+
+
+async def _audited(admin: Admin, tenant_id: str) -> None:
+    """One audit record of acme's (so its usage counters hold acme's names too)."""
+    from datetime import UTC, datetime
+
+    from msplex.audit.entry import AuditEntry
+
+    writer = admin.app.gateway.audit
+    assert writer is not None
+    await writer.write(
+        AuditEntry(
+            tenant_id=tenant_id, at=datetime.now(UTC), principal="token:x", audience="member", customer_id=None,
+            customer="alpha", method="tools/call", kind="tool", name="files__wipe_the_lot", connector="files",
+            args_digest=None, stage="dispatch", decision="allow", rule=None, approval_id=None, overage=False,
+            outcome="ok", error_code=None, reason=None, latency_us=1, request_id="1",
+        )
+    )  # fmt: skip
 
 
 async def _expired(admin: Admin) -> str:

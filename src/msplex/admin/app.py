@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 from msplex import __version__
 from msplex.admin import (
     approvals,
+    audit,
     customers,
     entities,
     entitlements,
@@ -48,7 +49,7 @@ PREFIX = "/admin/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 ROUTERS = (tenants.router, customers.router, tokens.router, tools.router, entities.router, upstreams.router,
            oidc.router, approvals.router, entitlements.plans, entitlements.subscriptions,
-           policies.router)  # fmt: skip
+           policies.router, audit.router)  # fmt: skip
 
 Access = Literal["anyone", "operator", "operator or tenant admin"]
 
@@ -79,7 +80,7 @@ def _application() -> FastAPI:
         title="MSPlex admin API",
         version=__version__,
         description="Tenants, customers, tokens, the per-item ACL, entities, upstreams, identity providers, "
-        "approvals, plans and subscriptions, tool-policy rules and quotas. "
+        "approvals, plans and subscriptions, tool-policy rules and quotas, the audit log and usage. "
         "Errors are application/problem+json (RFC 9457).",
         openapi_url=OPENAPI_PATH,
         docs_url=None,

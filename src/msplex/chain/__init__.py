@@ -12,6 +12,7 @@
     9  check_quota          the tenant's, customer's, caller's and tool's quotas admit it (or count it as overage)
    10  check_approval       a call that needs a person's approval is held until it has one (and runs once)
    11  dispatch             execute it on a worker of its connector instance (or answer a list)
+   12  write_audit          record the outcome (denial or success) and meter it, durably, before the response leaves
 
 Each stage takes the ``Call`` and returns it with new facts or raises
 ``Denied(stage, code, reason)``; nothing reaches a connector unless every stage
@@ -25,7 +26,8 @@ Stages declare whether they clear every call or only dispatched ones
 ``subscriptions/listen`` and the session-era stream and DELETE itself after the
 ``EVERY_CALL`` stages. ``Chain.run`` is the one entry point: it runs inside
 ``try``/``finally`` and hands every outcome, denial or success, to the
-observers (metrics now; audit and metering later). A stage that answers the
+observers (metrics), then awaits ``WriteAudit`` (12), which returns once the
+call's audit record is committed (or fails the call if it cannot be). A stage that answers the
 call itself (``Held``: an approval is pending) ends it with that result, not
 dispatched. Anything unexpected fails closed as an internal error that tells
 the caller nothing.
@@ -35,8 +37,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from msplex.approvals import Approvals
 from msplex.call import Call
@@ -54,15 +59,20 @@ from msplex.chain.stages.resolve_tenant import ResolveTenant
 from msplex.chain.stages.verify_entitlement import VerifyEntitlement
 from msplex.chain.stages.verify_readiness import VerifyReadiness
 from msplex.chain.stages.verify_subscription import VerifySubscription
+from msplex.chain.stages.write_audit import WriteAudit
 from msplex.directory import Directory
 from msplex.entitlements import Entitlements
 from msplex.errors import Code, Held, RpcError
+from msplex.errors import Stage as StageName
 from msplex.identity.principals import Identities
 from msplex.policy import Policy
 from msplex.protocol.jsonrpc import JSON
 from msplex.quota import Quotas
 from msplex.state import SharedState
 from msplex.workers import Workers
+
+if TYPE_CHECKING:
+    from msplex.audit.writer import AuditWriter
 
 __all__ = ["STAGES", "Chain", "Observer", "Outcome", "assemble"]
 
@@ -81,7 +91,7 @@ STAGES: tuple[type[Stage], ...] = (
     CheckQuota,  # 9
     CheckApproval,  # 10
 )
-"""The stages in order; ``Dispatch`` (11) always follows the last one."""
+"""The stages in order; ``Dispatch`` (11) always follows the last one, and ``WriteAudit`` (12) ends every call."""
 
 
 @dataclass(slots=True)
@@ -93,6 +103,16 @@ class Outcome:
     """Every stage cleared it and dispatch began (for gateway-answered calls: every stage that applies)."""
     error: BaseException | None = None
     """How it ended if not with a result: a ``Denied``/``RpcError``, or ``Held`` (answered by a stage)."""
+    result: JSON | None = None
+    stage: str = StageName.AUTHENTICATE
+    """The stage the call reached (the one running when it ended; ``dispatch`` once dispatched)."""
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: float = field(default_factory=time.perf_counter)
+    finished: float = 0.0
+
+    @property
+    def latency_us(self) -> int:
+        return max(0, int(((self.finished or time.perf_counter()) - self.started) * 1e6))
 
 
 Observer = Callable[[Outcome], None]
@@ -111,6 +131,7 @@ def assemble(
     policies: Callable[[str], Policy | None] = lambda tenant_id: None,
     quotas: Callable[[str], Quotas | None] = lambda tenant_id: None,
     state: SharedState | None = None,
+    audit: AuditWriter | None = None,
 ) -> Chain:
     """Build the chain: each stage gets exactly the services it needs, in ``STAGES`` order."""
     stages: tuple[Stage, ...] = (
@@ -127,17 +148,25 @@ def assemble(
         CheckApproval(approvals),
     )
     sieves = tuple(s for s in stages if isinstance(s, Sieve))
-    return Chain(stages, Dispatch(catalogues, workers, approvals, sieves=sieves), observers)
+    dispatch = Dispatch(catalogues, workers, approvals, sieves=sieves)
+    return Chain(stages, dispatch, observers, WriteAudit(audit, directory))
 
 
 class Chain:
-    def __init__(self, stages: Sequence[Stage], dispatch: Dispatch, observers: Sequence[Observer] = ()) -> None:
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        dispatch: Dispatch,
+        observers: Sequence[Observer] = (),
+        audit: WriteAudit | None = None,
+    ) -> None:
         if [type(s) for s in stages] != list(STAGES):
             raise ValueError("the chain's stages must be STAGES, in order")
         self.stages = tuple(stages)
         self._answered = tuple(s for s in stages if s.applies is Applies.EVERY_CALL)
         self._dispatch = dispatch
         self._observers = tuple(observers)
+        self.audit = audit
 
     async def run(self, call: Call, *, answered: bool = False) -> tuple[Call, JSON | None]:
         """Clear ``call`` and dispatch it; for a method the gateway answers itself (``answered``),
@@ -146,12 +175,15 @@ class Chain:
         try:
             with _fail_closed(call.method):
                 for stage in self._answered if answered else self.stages:
+                    outcome.stage = stage.name
                     call = await stage(call)
                     outcome.call = call
                 outcome.dispatched = True
                 if answered:
                     return call, None
-                return call, await self._dispatch(call)
+                outcome.stage = StageName.DISPATCH
+                outcome.result = result = await self._dispatch(call)
+                return call, result
         except Held as held:
             outcome.error = held
             return call, held.result
@@ -159,8 +191,11 @@ class Chain:
             outcome.error = exc
             raise
         finally:
+            outcome.finished = time.perf_counter()
             for observe in self._observers:
                 observe(outcome)
+            if self.audit is not None:
+                await self.audit(outcome)
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ import typer
 from msplex import __version__
 from msplex.cli import (
     approvals,
+    audit,
     client_config,
     customers,
     entities,
@@ -56,6 +57,7 @@ for _name, _group in (
     ("entity", entities.app),
     ("oidc", oidc.app),
     ("approvals", approvals.app),
+    ("audit", audit.app),
     ("plan", entitlements.plan_app),
     ("subscription", entitlements.subscription_app),
     ("policy", policies.policy_app),
@@ -63,6 +65,7 @@ for _name, _group in (
 ):
     app.add_typer(_group, name=_name)
 app.command("client-config", cls=Command)(client_config.client_config)
+app.command("usage", cls=Command)(audit.usage)
 
 DEMO_TENANT = "demo"
 

@@ -45,6 +45,7 @@ def status_document(
         "connectors": report.upstream_count,
         "endpoints": endpoints(_base(report, settings), [t.slug for t in report.tenants]),
         "tool_calls_routed": report.calls_routed,
+        "tool_calls_denied": report.calls_denied,
         "unhealthy": [
             {"tenant": u.tenant_slug, "upstream": u.name, "error": u.error, "replica": u.replica_id}
             for u in report.unhealthy
@@ -78,6 +79,7 @@ def render_status(report: StatusReport, settings: Settings, providers: dict[str,
         f"across {tenants} tenant{'s' if tenants != 1 else ''}",
         *(f"Endpoint: {url}" for url in doc["endpoints"]),
         f"Tool calls routed: {report.calls_routed:,}",
+        f"Tool calls denied: {report.calls_denied:,}",
     ]
     if report.unhealthy:
         lines += [f"Unhealthy: {u.tenant_slug}/{u.name}: {u.error or 'unknown error'}" for u in report.unhealthy]

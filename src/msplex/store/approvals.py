@@ -34,6 +34,7 @@ from msplex.store.errors import InvalidInput, NotFound, StoreError
 from msplex.store.models import ApprovalRequest, Customer, Tenant, utcnow
 
 if TYPE_CHECKING:
+    from msplex.audit.entry import AuditEntry
     from msplex.store.store import Store
     from msplex.store.tenant import TenantStore
 
@@ -101,6 +102,20 @@ def _record(row: ApprovalRequest, customers: dict[str, str], now: datetime) -> A
         customers.get(row.customer_id or ""), row.requester, dict(row.arguments_redacted), row.arguments_digest,
         _status(row, now), row.created_at, row.expires_at, row.decided_by, row.decided_at, row.reason,
         row.executed_at,
+    )  # fmt: skip
+
+
+def _decision_entry(record: ApprovalRecord, approve: bool) -> AuditEntry:
+    """The audit record of a decision, written in the decision's own transaction: who decided what."""
+    from msplex.audit.entry import AuditEntry
+
+    return AuditEntry(
+        tenant_id=record.tenant_id, at=record.decided_at or utcnow(), principal=record.decided_by or "unknown",
+        audience=None, customer_id=record.customer_id, customer=record.customer,
+        method="approvals/approve" if approve else "approvals/deny", kind=record.kind, name=record.name,
+        connector=record.instance, args_digest=None, stage="check_approval", decision="approve" if approve else "deny",
+        rule=None, approval_id=record.id, overage=False, outcome="ok", error_code=None, reason=record.reason,
+        latency_us=0, request_id=None,
     )  # fmt: skip
 
 
@@ -183,7 +198,11 @@ class TenantApprovals:
             if decided.rowcount != 1:  # type: ignore[attr-defined]
                 raise ApprovalRefused("decided", f"approval request {approval_id} was decided meanwhile")
             await session.refresh(row)
-            return _record(row, await self._customers(session, tenant), now)
+            record = _record(row, await self._customers(session, tenant), now)
+            from msplex.store.audit import append  # here: msplex.audit imports the approvals package
+
+            await append(await session.connection(), self._store.keyring, [_decision_entry(record, approve)])
+            return record
 
     async def withdraw(self, approval_id: str, requester: str) -> bool:
         """The requester gives up a pending request; ``False`` if it was no longer pending."""

@@ -18,6 +18,8 @@ __all__ = [
     "CALLS_ROUTED",
     "ApiToken",
     "ApprovalRequest",
+    "AuditHead",
+    "AuditRow",
     "Base",
     "ControlState",
     "Counter",
@@ -35,6 +37,7 @@ __all__ = [
     "TenantOwned",
     "UTCDateTime",
     "Upstream",
+    "UsageCounter",
     "utcnow",
 ]
 
@@ -257,6 +260,76 @@ class ApprovalRequest(TenantOwned, Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reason: Mapped[str | None] = mapped_column(sa.Text)
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditRow(Base):
+    """One audited call, denial or approval decision (``msplex.audit``). Append-only and hash-chained per
+    tenant: ``hash`` is a keyed MAC over ``prev_hash`` and the record's facts, ``seq`` its place in the
+    tenant's chain. ``tenant_id`` is ``""`` for calls no tenant could be named for. No foreign key: a
+    tenant's audit trail outlives the tenant."""
+
+    __tablename__ = "audit_records"
+    __table_args__ = (sa.Index("ix_audit_records_tenant_at", "tenant_id", "at"),)
+
+    tenant_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    principal: Mapped[str] = mapped_column(sa.String(300))
+    audience: Mapped[str | None] = mapped_column(sa.String(16))
+    customer_id: Mapped[str | None] = mapped_column(sa.String(36))
+    customer: Mapped[str | None] = mapped_column(sa.String(63))
+    method: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str | None] = mapped_column(sa.String(16))
+    name: Mapped[str | None] = mapped_column(sa.String(500))
+    connector: Mapped[str | None] = mapped_column(sa.String(63))
+    args_digest: Mapped[str | None] = mapped_column(sa.String(100))
+    stage: Mapped[str] = mapped_column(sa.String(32))
+    decision: Mapped[str] = mapped_column(sa.String(16))
+    rule: Mapped[str | None] = mapped_column(sa.String(200))
+    approval_id: Mapped[str | None] = mapped_column(sa.String(36))
+    overage: Mapped[bool] = mapped_column(sa.Boolean)
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    error_code: Mapped[int | None] = mapped_column(sa.Integer)
+    reason: Mapped[str | None] = mapped_column(sa.String(500))
+    latency_us: Mapped[int] = mapped_column(sa.BigInteger)
+    request_id: Mapped[str | None] = mapped_column(sa.String(100))
+    prev_hash: Mapped[str] = mapped_column(sa.String(100))
+    hash: Mapped[str] = mapped_column(sa.String(100))
+
+
+class AuditHead(Base):
+    """The last record of each tenant's audit chain; written in the same transaction as the records."""
+
+    __tablename__ = "audit_heads"
+
+    tenant_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    hash: Mapped[str] = mapped_column(sa.String(100))
+    mac: Mapped[str] = mapped_column(sa.String(100))
+    """A keyed MAC over the tenant, ``seq`` and ``hash`` (``msplex.audit.entry.head_mac``)."""
+
+
+class UsageCounter(Base):
+    """Metering: audited calls counted per hour and per (method, customer, connector, tool, principal, stage),
+    upserted in the audit batch's transaction (absent dimensions are ``""``)."""
+
+    __tablename__ = "usage_counters"
+
+    tenant_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    method: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    customer: Mapped[str] = mapped_column(sa.String(63), primary_key=True)
+    connector: Mapped[str] = mapped_column(sa.String(63), primary_key=True)
+    tool: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    principal: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    stage: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    calls: Mapped[int] = mapped_column(sa.BigInteger)
+    ok: Mapped[int] = mapped_column(sa.BigInteger)
+    denied: Mapped[int] = mapped_column(sa.BigInteger)
+    held: Mapped[int] = mapped_column(sa.BigInteger)
+    errors: Mapped[int] = mapped_column(sa.BigInteger)
+    overage: Mapped[int] = mapped_column(sa.BigInteger)
+    duration_us: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 class Plan(Base):

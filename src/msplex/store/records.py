@@ -353,5 +353,7 @@ class StatusReport:
     unhealthy: tuple[UnhealthyUpstream, ...]
     tenants_with_connectors: int
     """How many tenants have at least one enabled upstream (the connectors' spread, for ``msplex status``)."""
+    calls_denied: int = 0
+    """``tools/call`` requests refused by a chain stage, across tenants (from the usage counters)."""
     readiness: tuple[InstanceReadiness, ...] = ()
     """Every connector instance's readiness, by tenant slug and name."""

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from msplex.store.errors import InvalidInput
-from msplex.store.models import CALLS_ROUTED, Counter, ReplicaStatus, Tenant, Upstream, utcnow
+from msplex.store.models import CALLS_ROUTED, Counter, ReplicaStatus, Tenant, Upstream, UsageCounter, utcnow
 from msplex.store.records import (
     InstanceReadiness,
     ReplicaRecord,
@@ -142,6 +142,9 @@ class ReplicaMixin:
             registered = await session.execute(sa.select(Upstream.tenant_id, Upstream.name).where(Upstream.enabled))
             existing = {(tenant_id, name) for tenant_id, name in registered}
             total = await session.scalar(sa.select(Counter.value).where(Counter.name == CALLS_ROUTED))
+            denied = await session.scalar(
+                sa.select(sa.func.sum(UsageCounter.denied)).where(UsageCounter.method == "tools/call")
+            )
         slugs = {t.id: t.slug for t in tenants}
         unhealthy: dict[tuple[str, str], UnhealthyUpstream] = {}
         readiness: dict[tuple[str, str], InstanceReadiness] = {}
@@ -163,5 +166,6 @@ class ReplicaMixin:
             calls_routed=int(total or 0),
             unhealthy=tuple(sorted(unhealthy.values(), key=lambda u: (u.tenant_slug, u.name))),
             tenants_with_connectors=len({tenant_id for tenant_id, _ in existing}),
+            calls_denied=int(denied or 0),
             readiness=tuple(sorted(readiness.values(), key=lambda r: (r.tenant_slug, r.name))),
         )

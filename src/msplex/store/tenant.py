@@ -53,6 +53,7 @@ from msplex.upstream.base import UpstreamSpec
 
 if TYPE_CHECKING:
     from msplex.store.approvals import TenantApprovals
+    from msplex.store.audit import TenantAudit
     from msplex.store.entitlements import TenantSubscription
     from msplex.store.policies import TenantPolicies
     from msplex.store.store import Store
@@ -129,6 +130,13 @@ class TenantStore:
         from msplex.store.approvals import TenantApprovals
 
         return TenantApprovals(self._store, self)
+
+    @property
+    def audit(self) -> TenantAudit:
+        """The tenant's audit chain and usage counters (``msplex.store.audit``), keyed by this tenant."""
+        from msplex.store.audit import TenantAudit
+
+        return TenantAudit(self._store, self)
 
     @property
     def subscription(self) -> TenantSubscription:

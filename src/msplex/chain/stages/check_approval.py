@@ -94,7 +94,12 @@ class CheckApproval:
             if not decided.done() and ask.done() and not ask.exception():
                 action = replies.action_of(ask.result())
                 if action == "decline" and await approvals.withdraw(slug, record.id, call.principal.key):
-                    raise Held(self.name, replies.withdrawn_result(record), f"request {record.id} withdrawn")
+                    raise Held(
+                        self.name,
+                        replies.withdrawn_result(record),
+                        f"request {record.id} withdrawn",
+                        approval_id=record.id,
+                    )
                 if action == "cancel":
                     decided.cancel()
                     raise self._pending(approvals, call, record)
@@ -192,9 +197,9 @@ class CheckApproval:
         reason = f"approval request {record.id} is pending"
         if call.era == "modern":
             state = approvals.seal(call.tenant.id, {"id": record.id})
-            return Held(self.name, replies.input_required(record, slug, state), reason)
+            return Held(self.name, replies.input_required(record, slug, state), reason, approval_id=record.id)
         if call.method == "tools/call":
-            return Held(self.name, replies.pending_result(record, slug), reason)
+            return Held(self.name, replies.pending_result(record, slug), reason, approval_id=record.id)
         denied = _refused(replies.pending_text(record, slug))
         denied.data = {**denied.data, "approval": replies.summary(record)}
         return denied
