@@ -8,13 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from widgets_vendor import KEY, VENDOR, Fake
+from widgets_vendor import KEY, Fake, registered, served
 
-from msplex.connectors.framework import registry
 from msplex.store.models import utcnow
 from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
 from support.inproc import InProcess, snapshot, start
-from support.local_http import serve
 
 MODERN = "2026-07-28"
 T1, T2 = "t1", "t2"
@@ -42,16 +40,14 @@ def entry(url: str, key: str = KEY, customers: dict[str, str] | None = None) -> 
 
 @pytest.fixture(autouse=True)
 def widgets_registered() -> Iterator[None]:
-    registry.register(VENDOR)
-    yield
-    registry.unregister(VENDOR.kind)
+    with registered():
+        yield
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[tuple[Fake, str]]:
-    f = Fake()
-    async with serve(f.app()) as url:
-        yield f, url
+    async with served() as pair:
+        yield pair
 
 
 async def gateway_for(url: str, rules: list[ItemRuleRecord] | None = None, key: str = KEY) -> InProcess:
