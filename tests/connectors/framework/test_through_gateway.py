@@ -137,3 +137,19 @@ async def test_rejected_credentials_make_the_instance_unhealthy_with_the_fix(fak
         assert "msplex connect widgets --tenant acme --instance widgets" in (health.error or "")
     finally:
         await gw.close()
+
+
+async def test_another_tenant_cannot_reach_the_connector(fake: tuple[Fake, str]) -> None:
+    f, url = fake
+    gw = await gateway_for(url)
+    try:
+        get = {"name": "widgets__get_widget", "arguments": {"id": 1}}
+        own_endpoint = await rpc(gw, "tools/call", get, "mspx_other", "beta")
+        absent = await rpc(gw, "tools/call", {**get, "name": "widgets__nope"}, "mspx_other", "beta")
+        assert own_endpoint["error"]["code"] == absent["error"]["code"]
+        assert own_endpoint["error"]["message"].replace("get_widget", "nope") == absent["error"]["message"]
+        foreign = await rpc(gw, "tools/call", get, "mspx_other")
+        assert "error" in foreign
+        assert not f.requests  # nothing reached the vendor
+    finally:
+        await gw.close()
