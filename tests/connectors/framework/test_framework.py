@@ -185,3 +185,13 @@ async def test_replicas_sharing_the_state_pace_under_the_rolling_limit_together(
     await state.close()
     # no rolling 60 s window holds more than the published 10 starts, whichever replica made them
     assert max(sum(1 for t in starts if s <= t < s + 60) for s in starts) <= 10
+
+
+def test_a_broken_vendor_plugin_is_skipped_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from msplex.connectors.framework import registry
+
+    monkeypatch.setenv("MSPLEX_VENDOR_MODULES", "no_such_vendor_module, widgets_vendor")
+    kinds = [v.kind for v in registry.available()]
+    assert "widgets" in kinds
+    with pytest.raises(registry.UnknownVendor, match="unknown vendor 'nope'"):
+        registry.vendor("nope")
