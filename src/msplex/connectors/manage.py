@@ -21,6 +21,7 @@ from msplex.connectors.framework.instance import VendorInstance
 from msplex.connectors.framework.redact import scrub_text
 from msplex.connectors.framework.registry import vendor as vendor_of
 from msplex.connectors.framework.spec import AuthorizationCode, InstanceConfig, Vendor
+from msplex.store import validation
 from msplex.store.records import ConnectorRecord
 from msplex.store.store import Store
 from msplex.vault.auth import MemoryTokens, build_auth
@@ -110,6 +111,10 @@ async def connect(
     """Create or update a connector instance (secrets not given are kept from the stored instance)."""
     vendor = vendor_of(kind)
     instance = name or vendor.kind
+    validation.check_upstream_name(instance)
+    validation.check_url(base_url, "base URL")
+    if token_url:
+        validation.check_url(token_url, "token URL")
     connectors = store.tenant(tenant).connectors
     stored: dict[str, str] = {}
     existing = {r.name: r for r in await connectors.list()}
