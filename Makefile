@@ -2,7 +2,7 @@
 # `.ci/run` installs those and the test services first.
 #
 #   make run     create .venv, install, apply migrations and start the gateway (embedded: SQLite)
-#   make test    install dev dependencies and Node peers, run the whole test suite
+#   make test    install dev dependencies and Node peers, run the whole test suite (one worker per core)
 #   make bench   gateway vs direct benchmark (PEERS=1 adds ContextForge and mcp-proxy)
 #   make lint    ruff check + format check + mypy --strict
 #
@@ -14,6 +14,8 @@ BIN    := $(VENV)/bin
 STAMP     := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 PYTEST_ARGS ?=
+# pytest-xdist worker processes, one per core; WORKERS=0 runs the suite in one process
+WORKERS ?= auto
 
 .PHONY: run test bench lint clean-venv
 
@@ -34,7 +36,7 @@ run: $(STAMP)
 
 test: $(DEV_STAMP)
 	@if [ -f scripts/node-tools.sh ]; then bash scripts/node-tools.sh; fi
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench

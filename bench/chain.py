@@ -6,6 +6,8 @@ microseconds disappear in the noise of a shared machine. This runs the real chai
 provider a real HTTP server), builds one `tools/call` per identity and times only the stages
 (not dispatch, which is the same for every identity): process CPU per call, the minimum of
 several rounds, so other processes on the machine can only make a round slower, never faster.
+Then the same identities again with stages 8 and 9 at work (three policy rules, one of them a CEL
+condition every call evaluates, and a tenant quota counted in the in-process shared state).
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ from msplex.store.records import (
     ControlSnapshot,
     CustomerRecord,
     ItemRuleRecord,
+    PlanRecord,
+    PolicyRuleRecord,
+    QuotaRecord,
+    SubscriptionRecord,
     TenantRecord,
     TokenEntry,
     UpstreamEntry,
@@ -60,13 +66,25 @@ class _Peer:
         raise RuntimeError("no back-channel")
 
 
-def _snapshot(upstream_url: str) -> ControlSnapshot:
+POLICIES = (
+    PolicyRuleRecord("p1", "members-no-destructive", 10, "deny", ("member",), destructive=True, seq=1),
+    PolicyRuleRecord("p2", "own-customer", 20, "deny", ("customer",),
+                     condition="has(args.customer_id) && args.customer_id != customer.id", seq=2),
+    PolicyRuleRecord("p3", "no-huge-text", 30, "deny", condition="has(args.text) && size(args.text) > 4096", seq=3),
+)  # fmt: skip
+"""Three rules none of which denies the benchmark's call; the last is a CEL condition every call evaluates."""
+QUOTAS = (QuotaRecord("q1", "daily", "tenant", None, "day", 10**12, False),)
+
+
+def _snapshot(upstream_url: str, *, version: int = 1, policy: bool = False) -> ControlSnapshot:
     tenant = TenantRecord(TENANT, "bench", "Bench", False, utcnow())
     every = ("customer", "member", "admin")
     rules = tuple(ItemRuleRecord(kind, "*", True, every, i) for i, kind in enumerate(ITEM_KINDS))
     entry = UpstreamEntry("u-bench", UpstreamSpec(TENANT, "ev", "http", url=upstream_url), True, utcnow())
+    plan = PlanRecord("p-bench", "basic", ("ev", "halopsa"), None, "allowed", utcnow(), utcnow())
+    subscription = SubscriptionRecord(TENANT, plan.id, plan.name, "active", 7, None, None, utcnow())
     return ControlSnapshot(
-        version=1,
+        version=version,
         tenants=MappingProxyType({tenant.slug: tenant}),
         tenants_by_id=MappingProxyType({tenant.id: tenant}),
         upstreams=MappingProxyType({TENANT: (entry,)}),
@@ -75,6 +93,10 @@ def _snapshot(upstream_url: str) -> ControlSnapshot:
         entities=MappingProxyType({}),
         oidc=MappingProxyType({}),
         rules=MappingProxyType({TENANT: rules}),
+        plans=MappingProxyType({plan.id: plan}),
+        subscriptions=MappingProxyType({TENANT: subscription}),
+        policies=MappingProxyType({TENANT: POLICIES} if policy else {}),
+        quotas=MappingProxyType({TENANT: QUOTAS} if policy else {}),
     )
 
 
@@ -92,10 +114,14 @@ def _call(bearer: str) -> Call:
     )
 
 
-async def _stages_cpu_us(chain: Chain, bearer: str, calls: int, rounds: int) -> float:
-    """Process CPU per call of the chain's stages (µs), best of ``rounds``. A fresh ``Call`` per
-    request, as the edge builds one, so per-credential work (its digest) is counted."""
-    stages: list[Callable[[Call], Awaitable[Call]]] = list(chain.stages)
+CORE = ("authenticate", "resolve_tenant", "resolve_target", "check_approval")
+"""The stages before customers and entitlements (stages 3 to 7) joined the chain."""
+
+
+async def _stages_cpu_us(chain: Chain, bearer: str, calls: int, rounds: int, only: tuple[str, ...] = ()) -> float:
+    """Process CPU per call of the chain's stages (``only`` these, when given; µs), best of ``rounds``. A fresh
+    ``Call`` per request, as the edge builds one, so per-credential work (its digest) is counted."""
+    stages: list[Callable[[Call], Awaitable[Call]]] = [s for s in chain.stages if not only or s.name in only]
     best = float("inf")
     for _ in range(rounds):
         started = time.process_time()
@@ -105,6 +131,15 @@ async def _stages_cpu_us(chain: Chain, bearer: str, calls: int, rounds: int) -> 
                 call = await stage(call)
         best = min(best, (time.process_time() - started) / calls)
     return best * 1e6
+
+
+async def _warm(gateway: Gateway, bearers: dict[str, str]) -> None:
+    """Every stage's caches warm, and the call must clear."""
+    for bearer in bearers.values():
+        cleared = _call(bearer)
+        for stage in gateway.chain.stages:
+            cleared = await stage(cleared)
+        assert cleared.target is not None and cleared.target.name == "echo"
 
 
 async def _run(args: argparse.Namespace, log: Path) -> int:
@@ -123,25 +158,33 @@ async def _run(args: argparse.Namespace, log: Path) -> int:
         )
         try:
             await gateway.start()
-            gateway.apply(_snapshot(f"http://127.0.0.1:{port}/mcp"))
+            url = f"http://127.0.0.1:{port}/mcp"
+            gateway.apply(_snapshot(url))
             catalogue = gateway.catalogue(TENANT)
             assert catalogue is not None
             await catalogue.settle(10)
             bearers = {name: plain for name, (plain, _) in TOKENS.items()}
             bearers["OIDC token (cached verdict)"] = idp.mint({"msplex_tenant": "bench"})
-            for bearer in bearers.values():  # every stage's caches warm, and the call must clear
-                cleared = _call(bearer)
-                for stage in gateway.chain.stages:
-                    cleared = await stage(cleared)
-                assert cleared.target is not None and cleared.target.name == "echo"
+            await _warm(gateway, bearers)
             print(f"chain stages: {', '.join(s.name.value for s in gateway.chain.stages)}")
-            print(f"{'identity':<30} {'µs CPU per tools/call (best of ' + str(args.rounds) + ')':>40}")
-            base: float | None = None
+            print("entitlements: plan 'basic' (connectors ev, halopsa), subscription active")
+            head = f"µs CPU per tools/call (best of {args.rounds})"
+            print(f"{'identity':<44} {'core stages':>12} {'every stage':>12} {'added':>8}   {head}")
+            plain: dict[str, float] = {}
             for name, bearer in bearers.items():
-                us = await _stages_cpu_us(gateway.chain, bearer, args.calls, args.rounds)
-                base = us if base is None else base
+                core = await _stages_cpu_us(gateway.chain, bearer, args.calls, args.rounds, CORE)
+                us = plain[name] = await _stages_cpu_us(gateway.chain, bearer, args.calls, args.rounds)
+                base = plain["member PAT"]
                 delta = "" if name == "member PAT" else f"   ({us - base:+.1f} µs vs member PAT)"
-                print(f"{name:<30} {us:>40.1f}{delta}")
+                print(f"{name:<44} {core:>12.1f} {us:>12.1f} {us - core:>+8.1f}{delta}")
+            gateway.apply(_snapshot(url, version=2, policy=True))
+            await _warm(gateway, bearers)
+            for name in ("member PAT", "customer PAT"):
+                core = await _stages_cpu_us(gateway.chain, bearers[name], args.calls, args.rounds, CORE)
+                us = await _stages_cpu_us(gateway.chain, bearers[name], args.calls, args.rounds)
+                label = f"{name} + 3 policy rules + a quota"
+                added = f"({us - plain[name]:+.1f} µs: stages 8, 9)"
+                print(f"{label:<44} {core:>12.1f} {us:>12.1f} {us - core:>+8.1f}   {added}")
         finally:
             await gateway.close()
             await state.close()

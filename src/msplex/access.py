@@ -8,9 +8,17 @@ An item is visible to a viewer when all of these hold:
 2. a token's tool patterns, if it has any, match it (they only narrow the role);
 3. on an entity endpoint, the entity's selection matches it.
 
+A list (and so the CLI's ``tool effective`` and the admin API's effective
+tools) further drops what the tenant's tool policy would deny every call of
+(``listed``, ``msplex.policy.Policy.listable``); a call to such an item is
+found (``visible``) and then refused by the policy stage, which names its rule.
+
 ``tools/list`` (and the other lists), ``tools/call`` (and get, read, subscribe,
 complete), the CLI's ``tool effective`` and the admin API all ask this module, so
-"did this caller see this item?" has one answer. Patterns are shell globs on public
+"did this caller see this item?" has one answer. What the chain refuses by item
+beyond these rules (the plan's connectors, an instance's readiness) narrows it
+further: the lists through the stages' ``Sieve`` predicates, the effective view
+through ``effective(..., admits)``. Patterns are shell globs on public
 names (``ev__*``, ``docs+file://*``), matched case-sensitively.
 """
 
@@ -21,23 +29,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import translate
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from msplex.call import Target, TargetKind, Viewer
 from msplex.catalogue.merged import Catalogue
 from msplex.store.records import Audience, ItemRuleRecord
 
-__all__ = ["Access", "Item", "Viewer", "matches"]
+if TYPE_CHECKING:
+    from msplex.policy import Policy
+
+__all__ = ["Access", "Item", "Viewer", "glob", "matches"]
 
 _CACHE_VIEWERS = 256
 
 
 @lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> re.Pattern[str]:
+def glob(pattern: str) -> re.Pattern[str]:
+    """A shell glob on public names, compiled (cached: the same pattern compiles once)."""
     return re.compile(translate(pattern))
 
 
 def matches(patterns: Sequence[str], name: str) -> bool:
-    return any(_compiled(p).match(name) for p in patterns)
+    return any(glob(p).match(name) for p in patterns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +68,14 @@ class Item:
 
 
 class Access:
-    """One tenant's item rules, compiled; swapped whole when they change."""
+    """One tenant's item rules, compiled, and its tool policy; swapped whole when either changes."""
 
-    def __init__(self, rules: Sequence[ItemRuleRecord] = ()) -> None:
+    def __init__(self, rules: Sequence[ItemRuleRecord] = (), policy: Policy | None = None) -> None:
         self.rules = tuple(rules)
-        self._ordered = tuple((r, _compiled(r.pattern)) for r in reversed(self.rules))
+        self.policy = policy
+        self._ordered = tuple((r, glob(r.pattern)) for r in reversed(self.rules))
         self._sets: dict[tuple[int, Viewer], frozenset[tuple[str, str]]] = {}
+        self._listed: dict[tuple[int, Viewer, str | None], frozenset[tuple[str, str]]] = {}
 
     def decide(self, kind: TargetKind, public: str) -> ItemRuleRecord | None:
         """The rule that decides an item: the newest whose pattern matches."""
@@ -99,15 +114,55 @@ class Access:
 
         return visible
 
-    def effective(self, catalogue: Catalogue, viewer: Viewer | None) -> list[Item]:
-        """Every item of the catalogue with its state and, for ``viewer``, whether it is visible."""
+    def listed(self, catalogue: Catalogue, viewer: Viewer, customer_id: str | None = None) -> Callable[[Target], bool]:
+        """What a list shows this caller (bound to ``customer_id``, if any): the visible items the tool
+        policy does not deny outright. Decided once per (catalogue version, viewer, customer)."""
+        policy = self.policy
+        if policy is None or policy.empty:
+            return self.visible(catalogue, viewer)
+        key = (catalogue.version, viewer, customer_id)
+        shown = self._listed.get(key)
+        if shown is None:
+            if len(self._listed) >= _CACHE_VIEWERS:
+                self._listed.clear()
+            shown = self._listed[key] = frozenset(
+                (t.kind, t.public)
+                for entries in catalogue.entries.values()
+                for _, t in entries
+                if self._shows(viewer, customer_id, t)
+            )
+
+        def listed(target: Target) -> bool:
+            if target.item is None:
+                return self._shows(viewer, customer_id, target)
+            return (target.kind, target.public) in shown
+
+        return listed
+
+    def _shows(self, viewer: Viewer, customer_id: str | None, target: Target) -> bool:
+        if not self.allows(viewer, target.kind, target.public):
+            return False
+        return self.policy is None or self.policy.listable(target, viewer.audience, customer_id)
+
+    def effective(
+        self,
+        catalogue: Catalogue,
+        viewer: Viewer | None,
+        admits: Callable[[Target], bool] | None = None,
+        *,
+        customer_id: str | None = None,
+    ) -> list[Item]:
+        """Every item of the catalogue with its state and, for ``viewer`` (bound to ``customer_id``), whether a
+        list shows it: the rules and the tool policy allow it and ``admits`` (the chain's item-refusing stages,
+        such as the plan's entitlement) lets it through."""
         items: list[Item] = []
         for entries in catalogue.entries.values():
             for _, target in entries:
                 rule = self.decide(target.kind, target.public)
                 enabled = rule is not None and rule.enabled
                 audiences = rule.audiences if rule is not None and rule.enabled else ()
-                visible = viewer is not None and self.allows(viewer, target.kind, target.public)
+                visible = viewer is not None and self._shows(viewer, customer_id, target)
+                visible = visible and (admits is None or admits(target))
                 pattern = rule.pattern if rule is not None else None
                 items.append(Item(target.kind, target.public, target.instance, enabled, audiences, visible, pattern))
         return sorted(items, key=lambda i: (i.kind, i.public))

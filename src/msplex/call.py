@@ -4,7 +4,7 @@
 with that field set (``learned``), so no stage can change what an earlier one
 established. The facts arrive in chain order: ``principal`` (authenticate),
 ``tenant``, ``entity`` and ``viewer`` (resolve_tenant), ``customer`` (resolve_customer),
-``target`` (resolve_target), ``decision`` (tool policy), ``overage`` (quota),
+``entitlement`` (load_entitlements), ``target`` (resolve_target), ``decision`` (tool policy), ``overage`` (quota),
 ``approval_id`` (approval); dispatch executes the target through its ``Connector``.
 """
 
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from msplex.crypto import token_digest
 
 if TYPE_CHECKING:
+    from msplex.entitlements import Entitlement
     from msplex.store.records import Audience, CustomerRecord, EntityRecord, TenantRecord
 
 __all__ = [
@@ -201,6 +202,8 @@ class Call:
     customer: CustomerRecord | None = None
     """The one customer the call is bound to (from the identity, or named by a member or admin);
     ``None``: the whole tenant."""
+    entitlement: Entitlement | None = None
+    """The tenant's subscription as of the last control-plane snapshot (load_entitlements)."""
     target: Target | None = None
     decision: Decision | None = None
     overage: bool = False

@@ -61,6 +61,14 @@ class Code(Enum):
     """The connector instance's bulkhead is full (every worker busy, the queue at its limit)."""
     APPROVAL = _Wire(protocol.APPROVAL, 200, 200)
     """An approval the call needs is pending, was denied, has expired or was already used."""
+    NOT_ENTITLED = _Wire(protocol.NOT_ENTITLED, 200, 200)
+    """The tenant's subscription does not cover the call: its status, or its plan's connectors."""
+    NOT_READY = _Wire(protocol.NOT_READY, 200, 200)
+    """The call's connector instance is not ready: not configured, credentials invalid, or unhealthy."""
+    POLICY = _Wire(protocol.FORBIDDEN, 200, 200)
+    """A tool-policy rule refused this one call (the caller's identity and tenant are fine: no 403)."""
+    QUOTA = _Wire(protocol.QUOTA, 200, 200)
+    """A hard quota is used up for its window."""
 
 
 _MODERN_STATUS_OF_RPC = {
@@ -80,7 +88,14 @@ class Stage(StrEnum):
 
     AUTHENTICATE = "authenticate"
     RESOLVE_TENANT = "resolve_tenant"
+    RESOLVE_CUSTOMER = "resolve_customer"
+    LOAD_ENTITLEMENTS = "load_entitlements"
+    VERIFY_SUBSCRIPTION = "verify_subscription"
     RESOLVE_TARGET = "resolve_target"
+    VERIFY_ENTITLEMENT = "verify_entitlement"
+    VERIFY_READINESS = "verify_readiness"
+    EVALUATE_POLICY = "evaluate_policy"
+    CHECK_QUOTA = "check_quota"
     CHECK_APPROVAL = "check_approval"
     DISPATCH = "dispatch"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -29,11 +30,14 @@ from msplex.connectors.upstream.parked import Parked
 from msplex.connectors.upstream.provider import UpstreamProvider
 from msplex.connectors.upstream.subscriptions import Subscriptions
 from msplex.directory import Directory
+from msplex.entitlements import Entitlements, plan_quota, refusal
 from msplex.events import Event, EventBus, Listener
 from msplex.identity.oidc import Finding, OidcProvider, diagnose
 from msplex.identity.principals import Identities
 from msplex.identity.providers import OidcProviders
+from msplex.policy import Policy
 from msplex.protocol.jsonrpc import JSON
+from msplex.quota import Quotas
 from msplex.upstream import UpstreamPool, open_session
 from msplex.upstream.pool import SessionFactory
 from msplex.workers import Limits, Workers
@@ -92,6 +96,7 @@ class Gateway:
         approvals: Approvals | None = None,
         worker_limits: Limits | None = None,
         connector_tokens: TokenStores | None = None,
+        require_subscription: bool = False,
     ) -> None:
         self.server_info_base = server_info
         self.state = state
@@ -114,20 +119,27 @@ class Gateway:
             timeout=httpx.Timeout(min(call_deadline, VENDOR_TIMEOUT)), follow_redirects=False
         )
         self.vendor_services = VendorServices(self._vendor_http, state, connector_tokens)
+        self.entitlements = Entitlements(require_subscription=require_subscription)
         self._tenants: dict[str, _Tenant] = {}
+        self._quotas: dict[str, Quotas] = {}
         self._entities: Mapping[str, EntityRecord] = {}
         self._oidc: Mapping[str, OidcProviderRecord] = {}
         self._oidc_problems: list[str] = []
         self.global_issuers: list[str] = [oidc.issuer] if oidc is not None else []
         """Issuers of the deployment-wide identity provider (``MSPLEX_OIDC_ISSUER``), if any."""
         self._syncing: set[asyncio.Task[None]] = set()
+        self._snapshot: ControlSnapshot | None = None
         self.chain = chain.assemble(
             identities=self.identities,
             directory=self.directory,
             catalogues=self.catalogue,
+            entitlements=self.entitlements,
             observers=(self.metrics.observe,),
             approvals=approvals,
             workers=self.workers,
+            policies=self.policy,
+            quotas=self._quotas.get,
+            state=state,
         )
 
     async def start(self) -> None:
@@ -160,6 +172,9 @@ class Gateway:
             self._oidc_problems = problems
         self.directory.apply(snapshot)
         self.identities.invalidate()
+        entitled = _entitlement_changes(self._snapshot, snapshot)
+        self.entitlements.apply(snapshot)
+        self._snapshot = snapshot
         keys = set()
         changed_entities = {
             e.tenant_id
@@ -179,12 +194,23 @@ class Gateway:
             live.vendors.slug = tenant.slug
             live.vendors.apply(snapshot.connectors_of(tenant.id))
             rules = snapshot.rules.get(tenant.id, ())
-            if rules != live.catalogue.access.rules or tenant.id in changed_entities:
-                live.catalogue.access = Access(rules)
+            access = live.catalogue.access
+            policy = access.policy
+            policies = snapshot.policies.get(tenant.id, ())
+            if policy is None or not policy.same(policies, tenant.read_only):
+                policy = Policy(policies, read_only=tenant.read_only)  # compiled once per change
+            changed = rules != access.rules or policy is not access.policy
+            if changed or tenant.id in changed_entities or tenant.id in entitled:
+                if changed:
+                    live.catalogue.access = Access(rules, policy)
                 for kind in ("tools", "prompts", "resources"):
                     self.events.publish(Event(tenant.id, kind))
+            quotas = (*snapshot.quotas.get(tenant.id, ()), *plan_quota(snapshot, tenant.id))
+            if tenant.id not in self._quotas or self._quotas[tenant.id].records != quotas:
+                self._quotas[tenant.id] = Quotas(tenant.id, quotas)
         for tenant_id in set(self._tenants) - set(snapshot.tenants_by_id):
             self._tenants.pop(tenant_id).catalogue.close()
+            self._quotas.pop(tenant_id, None)
         self.credentials.retain(keys)
         specs = [spec for t in self._tenants.values() for spec in t.upstreams.specs()]
         task = asyncio.get_running_loop().create_task(self.pool.sync(specs))
@@ -214,6 +240,14 @@ class Gateway:
     def catalogue(self, tenant_id: str) -> TenantCatalogue | None:
         live = self._tenants.get(tenant_id)
         return live.catalogue if live is not None else None
+
+    def policy(self, tenant_id: str) -> Policy | None:
+        """The tenant's tool policy, compiled from the current snapshot."""
+        live = self._tenants.get(tenant_id)
+        return live.catalogue.access.policy if live is not None else None
+
+    def quotas(self, tenant_id: str) -> Quotas | None:
+        return self._quotas.get(tenant_id)
 
     def server_info(self, tenant: TenantRecord, entity: EntityRecord | None = None) -> JSON:
         """How the endpoint presents itself: an entity's brand, else the tenant's name."""
@@ -259,12 +293,17 @@ class Gateway:
         return [*own, *(i for i in self.global_issuers if i not in own)]
 
     def may_see_uri(self, call: Call, uri: str) -> bool:
-        """Whether the caller may see the resource at ``uri`` (for subscriptions a stream asks for)."""
-        live = self._tenants.get(call.tenant.id) if call.tenant is not None else None
-        if live is None or call.viewer is None:
+        """Whether the caller may see the resource at ``uri`` (for subscriptions a stream asks for): the item
+        rules, the tenant's subscription and its plan's connectors, as a ``resources/read`` would face them."""
+        tenant = call.tenant
+        live = self._tenants.get(tenant.id) if tenant is not None else None
+        if tenant is None or live is None or call.viewer is None:
             return False
         target = live.catalogue.current.route_uri(uri)
-        return target is not None and live.catalogue.access.visible(live.catalogue.current, call.viewer)(target)
+        if target is None or not live.catalogue.access.visible(live.catalogue.current, call.viewer)(target):
+            return False
+        entitlement = self.entitlements.of(tenant.id)
+        return entitlement is None or (entitlement.entitles(target) and refusal(entitlement, time.time()) is None)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
         return self.events.listen(listener)
@@ -296,3 +335,15 @@ class Gateway:
     def health(self) -> dict[str, dict[str, Health]]:
         """Per tenant id, each connector instance's health as this replica sees it."""
         return {tenant_id: live.catalogue.health() for tenant_id, live in self._tenants.items()}
+
+
+def _entitlement_changes(old: ControlSnapshot | None, new: ControlSnapshot) -> set[str]:
+    """Tenant ids whose subscription or plan changed: what their lists show may have changed."""
+    if old is None:
+        return set()
+
+    def of(snapshot: ControlSnapshot, tenant_id: str) -> tuple[object, object]:
+        subscription = snapshot.subscriptions.get(tenant_id)
+        return subscription, snapshot.plans.get(subscription.plan_id) if subscription is not None else None
+
+    return {t for t in {*old.tenants_by_id, *new.tenants_by_id} if of(old, t) != of(new, t)}

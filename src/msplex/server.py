@@ -86,6 +86,7 @@ class GatewayApp:
             approvals=approvals,
             worker_limits=Limits(settings.worker_concurrency, settings.worker_queue, settings.worker_queue_seconds),
             connector_tokens=lambda tenant, name: StoredToken(store, tenant, name),
+            require_subscription=settings.require_subscription,
         )
         self.sessions = SessionState(self.state)
         self.edge = Edge(
@@ -219,7 +220,7 @@ class GatewayApp:
         for tenant_id, instances in self.gateway.health().items():
             for name, h in instances.items():
                 last_ok = datetime.fromtimestamp(h.last_ok_at, UTC) if h.last_ok_at else None
-                health.append(UpstreamHealth(tenant_id, name, h.state, h.error, last_ok, h.tools))
+                health.append(UpstreamHealth(tenant_id, name, h.state, h.error, last_ok, h.tools, h.fix))
         await self.store.heartbeat(self.replica_id, self.settings.public_url, delta, health)
         if used := self.gateway.identities.take_used():
             await self.store.tokens_used(used)

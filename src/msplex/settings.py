@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         default=None, description="Connector credential keys (comma-separated, primary first); default: home/vault.key"
     )
 
+    # Enforcement: entitlements (chain stages 4 to 6)
+    require_subscription: bool = Field(
+        default=False,
+        description="Refuse the calls of a tenant without a subscription (unset: such a tenant is not metered)",
+    )
+
     # Enforcement: approvals (chain stage 10) and the worker pool per connector instance (stage 11)
     approval_ttl_seconds: float = Field(
         default=3600.0, gt=0, description="How long an approval request, and the approval it gets, stays valid"

@@ -46,8 +46,24 @@ EXPECTED = {
             ("PUT", "/connectors/{connector}/customers/{customer}"),
             ("DELETE", "/connectors/{connector}/customers/{customer}"),
             ("POST", "/connectors/{connector}/discover"),
+            ("GET", "/subscription"),
+            ("GET", "/policies"),
+            ("POST", "/policies"),
+            ("DELETE", "/policies/{name}"),
+            ("POST", "/policies/test"),
+            ("GET", "/quotas"),
+            ("PUT", "/quotas/{name}"),
+            ("DELETE", "/quotas/{name}"),
+            ("PUT", "/read-only"),
         )
     },
+    ("PUT", "/admin/v1/tenants/{tenant}/subscription"): "operator",
+    ("DELETE", "/admin/v1/tenants/{tenant}/subscription"): "operator",
+    ("GET", "/admin/v1/plans"): "operator",
+    ("POST", "/admin/v1/plans"): "operator",
+    ("GET", "/admin/v1/plans/{plan}"): "operator",
+    ("PATCH", "/admin/v1/plans/{plan}"): "operator",
+    ("DELETE", "/admin/v1/plans/{plan}"): "operator",
 }
 
 

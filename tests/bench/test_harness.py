@@ -108,3 +108,5 @@ def test_chain_bench_clears_a_call_for_every_identity_and_prints_its_cost() -> N
     )
     assert sorted(costs) == ["OIDC token (cached verdict)", "customer PAT", "member PAT", "scoped PAT"], out.stdout
     assert all(float(us) > 0 for us in costs.values())
+    assert "verify_entitlement" in out.stdout and "evaluate_policy" in out.stdout and "check_quota" in out.stdout
+    assert re.search(r"^member PAT \+ 3 policy rules \+ a quota\s+[\d.]+\s+[\d.]+", out.stdout, re.M), out.stdout

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +15,9 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from msplex.cli import app
+from support.cli import Cli, Proc
 
 EVERYTHING = Path(__file__).resolve().parents[1] / "fixtures" / "upstreams" / "everything.py"
-
-Cli = Callable[..., Result]
-Proc = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(autouse=True)

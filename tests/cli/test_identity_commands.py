@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import Cli
+from support.cli import Cli
 from support.idp import Idp
 
 

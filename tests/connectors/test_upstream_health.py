@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from msplex.call import Call, Credential
+from msplex.errors import Code, Denied, Stage
+from msplex.events import Event
 from msplex.store.models import utcnow
 from msplex.store.records import UpstreamEntry
 from msplex.upstream import UpstreamSpec
@@ -55,20 +57,36 @@ def _health(gateway: InProcess, name: str) -> str:
     return health.state if health is not None else "absent"
 
 
-async def test_a_dead_upstream_turns_unhealthy_and_its_last_list_is_served(tmp_path: Path) -> None:
+async def test_a_dead_upstream_turns_unhealthy_its_items_leave_the_lists_and_come_back(tmp_path: Path) -> None:
+    """Readiness (chain stage 7): a list never shows what a call would refuse. The last good listing is
+    kept (the catalogue still routes the name), so a call is refused with the reason, not 'unknown tool'."""
     upstream = ServerProcess.everything(tmp_path, "--json").start()
     gateway = await _gateway(_entry("ev", upstream.url))
+    heard: list[Event] = []
     try:
         await _until(lambda: _health(gateway, "ev") == "ok")
+        gateway.gateway.listen(heard.append)
         upstream.stop()
         gateway.gateway.catalogue("t1").probe(0)  # type: ignore[union-attr]
         await _until(lambda: _health(gateway, "ev") == "unhealthy")
+        assert {e.kind for e in heard} == {"tools", "prompts", "resources"}  # connected clients re-list
+        heard.clear()
         assert gateway.gateway.health()["t1"]["ev"].error
         _, listed = await gateway.gateway.chain.run(_call("tools/list"))
-        assert listed is not None and "ev__echo" in [tool["name"] for tool in listed["tools"]]
+        assert listed == {"tools": []}
+        assert "ev__echo" in gateway.gateway.catalogue("t1").current.tools  # type: ignore[union-attr]
+        with pytest.raises(Denied) as refused:
+            await gateway.gateway.chain.run(_call("tools/call", {"name": "ev__echo", "arguments": {"text": "x"}}))
+        assert refused.value.stage is Stage.VERIFY_READINESS and refused.value.code is Code.NOT_READY
+        assert "upstream 'ev' is not ready" in refused.value.reason and "msplex tool list --tenant acme" in (
+            refused.value.reason
+        )
         upstream.start()
         gateway.gateway.catalogue("t1").probe(0)  # type: ignore[union-attr]
         await _until(lambda: _health(gateway, "ev") == "ok", within=40)
+        assert {"tools", "prompts", "resources"} <= {e.kind for e in heard}
+        _, listed = await gateway.gateway.chain.run(_call("tools/list"))
+        assert listed is not None and "ev__echo" in [tool["name"] for tool in listed["tools"]]
     finally:
         upstream.stop()
         await gateway.close()

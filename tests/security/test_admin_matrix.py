@@ -37,6 +37,13 @@ BODY: dict[str, Any] = {
     "/connectors/{connector}": {"kind": "halopsa", "base_url": "https://93.184.215.14", "validate_live": False},
     "/customers/{customer}": {"vendor_id": "666"},
     "/discover": {"apply": True},
+    "/plans": {"name": "mallory", "connectors": ["*"]},
+    "/{plan}": {"connectors": ["*"]},
+    "/subscription": {"plan": "gold", "status": "active"},
+    "/policies": {"name": "mallory", "effect": "allow"},
+    "/test": {"name": "files__wipe_the_lot"},
+    "/quotas/{name}": {"window": "day", "limit": 1000},
+    "/read-only": {"read_only": True},
 }
 APPROVAL_ID = "9f1c3a52-0d6e-4c1b-9a57-1f2e3d4c5b6a"
 """Acme's pending approval request (set to its real id by the harness)."""
@@ -46,6 +53,7 @@ def _path(template: str, tenant: str) -> str:
     concrete = template.replace("{tenant}", tenant).replace("{slug}", "helpdesk").replace("{name}", "files")
     concrete = concrete.replace("{token_id}", "some-token").replace("{approval_id}", APPROVAL_ID)
     concrete = concrete.replace("{connector}", "halo").replace("{customer}", "alpha")
+    concrete = concrete.replace("{plan}", "gold")
     return f"{concrete}?anonymous=true" if concrete.endswith("/effective-tools") else concrete
 
 
@@ -82,6 +90,10 @@ async def harness(
             arguments={"target": "srv-secret-9"}, redacted={"target": "srv-secret-9"}, ttl=3600,
         )  # fmt: skip
         monkeypatch.setitem(globals(), "APPROVAL_ID", held.id)
+        await admin.store.plans.create("gold", ["*"])
+        await scope.subscription.set(plan="gold", status="suspended")
+        await scope.policies.add_rule("files", "deny", tools=["files__wipe_the_lot"], customers=["alpha"])
+        await scope.policies.set_quota("files", scope="customer", subject="alpha", window="day", limit=5)
         await admin.tenant("beta")
         revoked = await admin.token("acme", "admin")
         await scope.revoke_token(revoked[:12])
@@ -153,3 +165,10 @@ async def test_no_admin_route_opens_for_a_prober(harness: tuple[Admin, dict[str,
     assert (await admin.store.tenant("acme").approvals.get(APPROVAL_ID)).status == "pending"  # nobody decided it
     halo = await admin.store.tenant("acme").connectors.get("halo")
     assert halo.customers == {"alpha": "12"} and halo.base_url == "https://acme.halo.example"  # nobody changed it
+    subscription = await admin.store.tenant("acme").subscription.get()  # nobody set or removed it
+    assert subscription is not None and (subscription.plan, subscription.status) == ("gold", "suspended")
+    assert [p.name for p in await admin.store.plans.list()] == ["gold"]
+    policies = admin.store.tenant("acme").policies
+    assert [r.name for r in await policies.list_rules()] == ["files"]  # none added, none removed
+    assert [(q.name, q.limit) for q in await policies.list_quotas()] == [("files", 5)]
+    assert not (await admin.store.get_tenant("acme")).read_only

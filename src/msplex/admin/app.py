@@ -26,7 +26,9 @@ from msplex.admin import (
     connectors,
     customers,
     entities,
+    entitlements,
     oidc,
+    policies,
     problems,
     tenants,
     tokens,
@@ -46,7 +48,8 @@ __all__ = ["OPENAPI_PATH", "PREFIX", "AdminRoute", "allowed_methods", "build_adm
 PREFIX = "/admin/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 ROUTERS = (tenants.router, customers.router, tokens.router, tools.router, entities.router, upstreams.router,
-           oidc.router, approvals.router, connectors.router)  # fmt: skip
+           oidc.router, approvals.router, entitlements.plans, entitlements.subscriptions,
+           policies.router, connectors.router)  # fmt: skip
 
 Access = Literal["anyone", "operator", "operator or tenant admin"]
 
@@ -76,8 +79,8 @@ def _application() -> FastAPI:
     app = _AdminAPI(
         title="MSPlex admin API",
         version=__version__,
-        description="Tenants, customers, tokens, the per-item ACL, entities, upstreams, identity providers and "
-        "approvals. "
+        description="Tenants, customers, tokens, the per-item ACL, entities, upstreams, identity providers, "
+        "approvals, plans and subscriptions, tool-policy rules and quotas. "
         "Errors are application/problem+json (RFC 9457).",
         openapi_url=OPENAPI_PATH,
         docs_url=None,

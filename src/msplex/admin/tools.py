@@ -65,7 +65,9 @@ class EffectiveOut(Output):
     """What this identity sees and may call on this endpoint."""
     failures: list[FailureOut]
     refusal: str | None
-    """Why nothing is visible, when the endpoint does not admit the identity at all."""
+    """Why nothing is visible: the endpoint does not admit the identity, or the tenant's subscription is refused."""
+    withheld: list[FailureOut]
+    """Connectors whose items the rules allow but the tenant's plan does not entitle."""
 
 
 def _members() -> list[Audience]:
@@ -158,7 +160,13 @@ async def effective_tools(
     if customer is not None and subject is None:
         raise Problem(422, "customer goes with subject and role", field="customer")
     result = await effective_items(
-        scope.context.store, scope.tenant.slug, token_id=token_id, role=role, customer=customer, entity=entity
+        scope.context.store,
+        scope.tenant.slug,
+        token_id=token_id,
+        role=role,
+        customer=customer,
+        entity=entity,
+        require_subscription=scope.context.settings.require_subscription,
     )
     viewer = result.viewer
     return EffectiveOut(
@@ -172,4 +180,5 @@ async def effective_tools(
         items=[_item(i) for i in result.items if i.visible],
         failures=await _failures(scope, result.failures),
         refusal=result.refusal,
+        withheld=[FailureOut(upstream=name, reason=why) for name, why in sorted(result.withheld.items())],
     )

@@ -32,6 +32,8 @@ class Health:
     last_ok_at: float | None = None
     """Wall-clock time of the last successful listing."""
     tools: int = 0
+    fix: str | None = None
+    """What an operator can do about ``error`` (a command to run), shown with a refused call and in status."""
 
 
 class Provider(Protocol):
@@ -43,7 +45,9 @@ class Provider(Protocol):
     async def settle(self, within: float) -> None:
         """Wait (at most ``within`` seconds) until every instance has been listed or has failed at least once."""
 
-    def health(self) -> Mapping[str, Health]: ...
+    def health(self) -> Mapping[str, Health]:
+        """Each connector instance's health, by instance name: what chain stage 7 (readiness) reads.
+        An instance is ready when its state is ``ok``; otherwise ``error`` (and ``fix``) say why."""
 
     def probe(self, quiet_for: float) -> None:
         """Re-list instances nothing was heard from in ``quiet_for`` seconds."""

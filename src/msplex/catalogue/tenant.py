@@ -69,6 +69,25 @@ class TenantCatalogue:
             merged.update(provider.health())
         return merged
 
+    def health_of(self, family: str, instance: str) -> Health | None:
+        """One instance's health, from the provider of its family; ``None``: no such instance."""
+        for provider in self._providers:
+            if provider.family == family:
+                return provider.health().get(instance)
+        return None
+
+    def ready_instances(self) -> frozenset[tuple[str, str]] | None:
+        """``(family, instance)`` of every ready instance; ``None`` when every instance is ready."""
+        ready: set[tuple[str, str]] = set()
+        unready = False
+        for provider in self._providers:
+            for name, health in provider.health().items():
+                if health.state == "ok":
+                    ready.add((provider.family, name))
+                else:
+                    unready = True
+        return frozenset(ready) if unready else None
+
     def close(self) -> None:
         for provider in self._providers:
             provider.close()

@@ -1,15 +1,25 @@
 """The enforcement chain: an ordered tuple of stages, then dispatch.
 
-    1  authenticate      who is calling (a token, an OIDC identity, or nobody); a session stays with its opener
-    2  resolve_tenant    which one tenant (and entity) the call is bound to, and who is looking (the viewer)
-    3  resolve_target    which connector instance and item the call is for, among those the viewer may see
-   10  check_approval    a call that needs a person's approval is held until it has one (and runs once)
-   11  dispatch          execute it on a worker of its connector instance (or answer a list)
+    1  authenticate         who is calling (a token, an OIDC identity, or nobody); a session stays with its opener
+    2  resolve_tenant       which one tenant (and entity) the call is bound to, and who is looking (the viewer)
+    3  resolve_customer     which one customer the call acts for: the identity's own, or one a member names
+    4  load_entitlements    the tenant's plan and subscription, from the control-plane snapshot
+    5  verify_subscription  the subscription is active, trialing or within its past-due grace
+       resolve_target       which connector instance and item the call is for, among those the viewer may see
+    6  verify_entitlement   the plan entitles that connector (vendor kind or upstream name)
+    7  verify_readiness     that connector instance is ready (configured, credentials valid, healthy)
+    8  evaluate_policy      the tenant's tool policy and RBAC rules allow, deny or ask for an approval (names the rule)
+    9  check_quota          the tenant's, customer's, caller's and tool's quotas admit it (or count it as overage)
+   10  check_approval       a call that needs a person's approval is held until it has one (and runs once)
+   11  dispatch             execute it on a worker of its connector instance (or answer a list)
 
 Each stage takes the ``Call`` and returns it with new facts or raises
 ``Denied(stage, code, reason)``; nothing reaches a connector unless every stage
-returned. Customer, entitlement, subscription, readiness, policy and RBAC,
-and quota stages slot in between ``resolve_target`` and ``check_approval``.
+returned. ``resolve_target`` runs after the tenant-wide checks (3 to 5), so a
+tenant whose subscription is refused learns that, not whether a name exists,
+and before everything that reads the target (6 on). Stages that refuse by item
+(``Sieve``: 6, 7) and the tool policy (``Access.listed``) also filter the lists
+dispatch answers, so a list never shows what a call would refuse.
 Stages declare whether they clear every call or only dispatched ones
 (``Applies``); the gateway answers ``initialize``, ``server/discover``,
 ``subscriptions/listen`` and the session-era stream and DELETE itself after the
@@ -31,16 +41,27 @@ from dataclasses import dataclass
 from msplex.approvals import Approvals
 from msplex.call import Call
 from msplex.catalogue.tenant import TenantCatalogue
-from msplex.chain.stage import Applies, Stage
+from msplex.chain.stage import Applies, Sieve, Stage
 from msplex.chain.stages.authenticate import Authenticate
 from msplex.chain.stages.check_approval import CheckApproval
+from msplex.chain.stages.check_quota import CheckQuota
 from msplex.chain.stages.dispatch import Dispatch
+from msplex.chain.stages.evaluate_policy import EvaluatePolicy
+from msplex.chain.stages.load_entitlements import LoadEntitlements
+from msplex.chain.stages.resolve_customer import ResolveCustomer
 from msplex.chain.stages.resolve_target import ResolveTarget
 from msplex.chain.stages.resolve_tenant import ResolveTenant
+from msplex.chain.stages.verify_entitlement import VerifyEntitlement
+from msplex.chain.stages.verify_readiness import VerifyReadiness
+from msplex.chain.stages.verify_subscription import VerifySubscription
 from msplex.directory import Directory
+from msplex.entitlements import Entitlements
 from msplex.errors import Code, Held, RpcError
 from msplex.identity.principals import Identities
+from msplex.policy import Policy
 from msplex.protocol.jsonrpc import JSON
+from msplex.quota import Quotas
+from msplex.state import SharedState
 from msplex.workers import Workers
 
 __all__ = ["STAGES", "Chain", "Observer", "Outcome", "assemble"]
@@ -50,7 +71,14 @@ log = logging.getLogger("msplex.chain")
 STAGES: tuple[type[Stage], ...] = (
     Authenticate,  # 1
     ResolveTenant,  # 2
+    ResolveCustomer,  # 3
+    LoadEntitlements,  # 4
+    VerifySubscription,  # 5
     ResolveTarget,
+    VerifyEntitlement,  # 6
+    VerifyReadiness,  # 7
+    EvaluatePolicy,  # 8
+    CheckQuota,  # 9
     CheckApproval,  # 10
 )
 """The stages in order; ``Dispatch`` (11) always follows the last one."""
@@ -76,21 +104,30 @@ def assemble(
     identities: Identities,
     directory: Directory,
     catalogues: Callable[[str], TenantCatalogue | None],
+    entitlements: Entitlements,
     observers: Sequence[Observer] = (),
     approvals: Approvals | None = None,
     workers: Workers | None = None,
+    policies: Callable[[str], Policy | None] = lambda tenant_id: None,
+    quotas: Callable[[str], Quotas | None] = lambda tenant_id: None,
+    state: SharedState | None = None,
 ) -> Chain:
     """Build the chain: each stage gets exactly the services it needs, in ``STAGES`` order."""
-    return Chain(
-        (
-            Authenticate(identities),
-            ResolveTenant(directory),
-            ResolveTarget(catalogues),
-            CheckApproval(approvals),
-        ),
-        Dispatch(catalogues, workers, approvals),
-        observers,
+    stages: tuple[Stage, ...] = (
+        Authenticate(identities),
+        ResolveTenant(directory),
+        ResolveCustomer(directory),
+        LoadEntitlements(entitlements),
+        VerifySubscription(),
+        ResolveTarget(catalogues),
+        VerifyEntitlement(),
+        VerifyReadiness(catalogues),
+        EvaluatePolicy(policies, directory.customer_by_id),
+        CheckQuota(quotas, state),
+        CheckApproval(approvals),
     )
+    sieves = tuple(s for s in stages if isinstance(s, Sieve))
+    return Chain(stages, Dispatch(catalogues, workers, approvals, sieves=sieves), observers)
 
 
 class Chain:

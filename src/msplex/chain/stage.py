@@ -8,17 +8,22 @@ never builds a response and never reaches for a service it was not given.
 dispatched (the gateway answers ``initialize``, ``server/discover``,
 ``subscriptions/listen`` and the session-era stream and DELETE itself, after
 the ``EVERY_CALL`` stages).
+
+A stage whose refusal depends on the item a call is for (the connector's
+entitlement, its instance's readiness) is also a ``Sieve``: dispatch filters the
+lists with the same predicate, so a list never shows what a call would refuse.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
-from msplex.call import Call
+from msplex.call import Call, Target
 from msplex.errors import Stage as StageName
 
-__all__ = ["Applies", "Stage"]
+__all__ = ["Admits", "Applies", "Sieve", "Stage"]
 
 
 class Applies(Enum):
@@ -31,3 +36,13 @@ class Stage(Protocol):
     applies: ClassVar[Applies]
 
     async def __call__(self, call: Call) -> Call: ...
+
+
+Admits = Callable[[Target], bool]
+"""Whether a call for this item would pass the stage."""
+
+
+@runtime_checkable
+class Sieve(Protocol):
+    def admits(self, call: Call) -> Admits | None:
+        """The stage's predicate for ``call``'s lists; ``None``: it admits every item."""

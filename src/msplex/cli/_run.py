@@ -101,11 +101,17 @@ def _hint(exc: StoreError) -> str:
             return f"create it with: {msplex_command(f'tenant create {exc.key}')}"
         if exc.kind in ("upstream", "token"):
             return f"see: {msplex_command(f'{exc.kind} list --tenant {exc.tenant}')}"
+        if exc.kind == "plan":
+            return f"see: {msplex_command('plan list')}"
+        if exc.kind == "subscription":
+            return f"set one: {msplex_command(f'subscription set --tenant {exc.key} --plan PLAN --status active')}"
         if exc.kind == "approval request":
             return f"see: {msplex_command(f'approvals list --tenant {exc.tenant} --status all')}"
     if isinstance(exc, AlreadyExists):
         if exc.kind == "tenant":
             return f"pick another slug (see: {msplex_command('tenant list')})"
+        if exc.kind == "plan":
+            return f"pick another name or change it: {msplex_command(f'plan update {exc.key} ...')}"
         if exc.kind == "upstream":
             remove = msplex_command(f"upstream remove {exc.key} --tenant {exc.tenant}")
             return f"pick another or remove it first: {remove}"

@@ -21,7 +21,9 @@ from msplex.cli import (
     connectors,
     customers,
     entities,
+    entitlements,
     oidc,
+    policies,
     tenants,
     tokens,
     tools,
@@ -58,6 +60,10 @@ for _name, _group in (
     ("connect", connectors.connect_app),
     ("connector", connectors.connector_app),
     ("vault", connectors.vault_app),
+    ("plan", entitlements.plan_app),
+    ("subscription", entitlements.subscription_app),
+    ("policy", policies.policy_app),
+    ("quota", policies.quota_app),
 ):
     app.add_typer(_group, name=_name)
 app.command("client-config", cls=Command)(client_config.client_config)

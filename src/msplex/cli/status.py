@@ -49,6 +49,10 @@ def status_document(
             {"tenant": u.tenant_slug, "upstream": u.name, "error": u.error, "replica": u.replica_id}
             for u in report.unhealthy
         ],
+        "readiness": [
+            {"tenant": r.tenant_slug, "instance": r.name, "state": r.state, "error": r.error, "fix": r.fix}
+            for r in report.readiness
+        ],
         "identity_providers": {
             slug: {
                 "ok": all(f.ok for f in findings),
@@ -96,6 +100,13 @@ def render_status(
         ]
     else:
         lines.append("Unhealthy: none")
+    for r in report.readiness:
+        why = f": {r.error}" if r.error else ""
+        fix = f" (fix: {r.fix})" if r.fix else ""
+        verdict = "ready" if r.state == "ready" else f"not ready, {r.state}{why}{fix}"
+        if r.state == "unknown":
+            verdict = "unknown (no live gateway reported it)"
+        lines.append(f"Connector {r.tenant_slug}/{r.name}: {verdict}")
     for slug, checked in doc["identity_providers"].items():
         verdict = "ok" if checked["ok"] else "; ".join(checked["problems"])
         lines.append(f"Identity provider of {slug}: {verdict}")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from msplex.cli._run import msplex_command, run_with_store
+from msplex.cli._run import fail, msplex_command, run_with_store
 from msplex.cli._typer import Command, group, table
 from msplex.settings import Settings
 from msplex.store import Store
@@ -42,5 +42,24 @@ def tenant_list() -> None:
         tenants = await store.list_tenants()
         rows = [[t.slug, t.name, "yes" if t.allow_anonymous else "no"] for t in tenants]
         typer.echo(table(rows, ["SLUG", "NAME", "ANONYMOUS"]) if rows else "No tenants yet.")
+
+    run_with_store(go)
+
+
+@app.command("read-only", cls=Command)
+def tenant_read_only(
+    slug: Annotated[str, typer.Argument(help="The tenant.", metavar="SLUG")],
+    mode: Annotated[str, typer.Argument(help="on or off.", metavar="on|off")],
+) -> None:
+    """Switch read-only mode: on, only tools annotated readOnlyHint may be called (and listed)."""
+    if mode not in ("on", "off"):
+        fail("the mode is 'on' or 'off'")
+
+    async def go(store: Store, settings: Settings) -> None:
+        tenant = await store.set_read_only(slug, mode == "on")
+        if tenant.read_only:
+            typer.echo(f"Tenant '{slug}' is read-only: only tools annotated readOnlyHint can be called.")
+        else:
+            typer.echo(f"Tenant '{slug}' is no longer read-only: its policy rules decide again.")
 
     run_with_store(go)

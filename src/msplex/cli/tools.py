@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Annotated, cast
 
 import typer
@@ -12,6 +13,9 @@ from msplex.access import Access, Item, Viewer
 from msplex.cli._catalogue import list_catalogue
 from msplex.cli._run import CliError, fail, msplex_command, run_with_store
 from msplex.cli._typer import Command, TenantOpt, group, table
+from msplex.entitlements import Entitlement, compile_entitlement
+from msplex.entitlements import refusal as why_refused
+from msplex.policy import Policy
 from msplex.settings import Settings
 from msplex.store import InvalidInput, NotFound, Store
 from msplex.store.records import AUDIENCES, ITEM_KINDS, ROLES, Audience
@@ -40,7 +44,9 @@ def _kinds(kind: str) -> tuple[str, ...]:
     return (kind,)
 
 
-def _render(items: list[Item], failures: dict[str, str], *, effective: bool) -> str:
+def _render(
+    items: list[Item], failures: dict[str, str], *, effective: bool, withheld: dict[str, str] | None = None
+) -> str:
     header = ["KIND", "NAME", "SOURCE", "STATE", "AUDIENCES", "RULE"]
     rows = [
         [
@@ -56,6 +62,7 @@ def _render(items: list[Item], failures: dict[str, str], *, effective: bool) -> 
     ]
     lines = [table(rows, header) if rows else ("Nothing is visible." if effective else "The catalogue is empty.")]
     lines += [f"(upstream '{name}' could not be listed: {why})" for name, why in sorted(failures.items())]
+    lines += [f"(connector '{name}' is {why})" for name, why in sorted((withheld or {}).items())]
     return "\n".join(lines)
 
 
@@ -70,6 +77,8 @@ class Effective:
     failures: dict[str, str]
     """Upstream name -> why it could not be listed."""
     refusal: str | None = None
+    withheld: dict[str, str] = field(default_factory=dict)
+    """Connector instance -> why its items are refused although the rules allow them (the plan)."""
 
 
 async def effective_items(
@@ -80,9 +89,11 @@ async def effective_items(
     role: str | None = None,
     customer: str | None = None,
     entity: str | None = None,
+    require_subscription: bool = False,
 ) -> Effective:
     """The gateway's decision for one identity: a token (id or prefix), else a ``role`` (an OIDC subject's;
-    with ``customer``, a customer identity), else anonymous; on ``entity``'s endpoint when given.
+    with ``customer``, a customer identity), else anonymous; on ``entity``'s endpoint when given. What a
+    list would show it: the item rules, then the tenant's tool policy (``Access.listed``).
     ``NotFound`` (kind ``token``) for an unknown token, ``InvalidInput`` for an unknown role."""
     scope = store.tenant(tenant)
     audience: Audience = "public"
@@ -107,9 +118,43 @@ async def effective_items(
             return Effective(None, [], {}, refusal)
         selection = record.tools
     listed = await list_catalogue(store, tenant)
-    access = Access(await scope.list_rules())
+    tenant_record = await store.get_tenant(tenant)
+    policy = Policy(await scope.policies.list_rules(), read_only=tenant_record.read_only)
+    access = Access(await scope.list_rules(), policy)
+    customer_id = None
+    if bound is not None:
+        customer_id = next((c.id for c in await scope.list_customers() if c.slug == bound), None)
     viewer = Viewer(audience, tools, selection)
-    return Effective(viewer, access.effective(listed.catalogue, viewer), listed.failures)
+    entitlement = await _entitlement(store, tenant, require_subscription)
+    refused = why_refused(entitlement, time.time())
+    if refused is not None:
+        return Effective(
+            viewer,
+            access.effective(listed.catalogue, viewer, lambda _: False, customer_id=customer_id),
+            listed.failures,
+            refused,
+        )
+    admits = None if entitlement.everything else entitlement.entitles
+    withheld = {
+        target.instance: f"not part of plan '{entitlement.plan}': its items are refused"
+        for entries in listed.catalogue.entries.values()
+        for _, target in entries
+        if admits is not None and not admits(target)
+    }
+    return Effective(
+        viewer,
+        access.effective(listed.catalogue, viewer, admits, customer_id=customer_id),
+        listed.failures,
+        withheld=withheld,
+    )
+
+
+async def _entitlement(store: Store, tenant: str, required: bool) -> Entitlement:
+    """The tenant's entitlement as the gateway compiles it from its snapshot."""
+    record = await store.get_tenant(tenant)
+    subscription = await store.tenant(tenant).subscription.get()
+    plan = await store.plans.get(subscription.plan) if subscription is not None else None
+    return compile_entitlement(record, subscription, plan, required=required)
 
 
 @app.command("list", cls=Command)
@@ -195,7 +240,13 @@ def tool_effective(
             raise CliError("--role must be admin, member or customer")
         try:
             result = await effective_items(
-                store, tenant, token_id=token_id, role=role, customer=customer, entity=entity
+                store,
+                tenant,
+                token_id=token_id,
+                role=role,
+                customer=customer,
+                entity=entity,
+                require_subscription=settings.require_subscription,
             )
         except NotFound as exc:
             if exc.kind != "token":
@@ -206,6 +257,6 @@ def tool_effective(
         if result.refusal is not None:
             typer.echo(result.refusal)
             return
-        typer.echo(_render(result.items, result.failures, effective=True))
+        typer.echo(_render(result.items, result.failures, effective=True, withheld=result.withheld))
 
     run_with_store(go)

@@ -33,8 +33,11 @@ __all__ = [
     "MODERN_VERSION",
     "MODERN_VERSIONS",
     "NAME_BEARING",
+    "NOT_ENTITLED",
+    "NOT_READY",
     "PARSE_ERROR",
     "PROTOCOL_VERSION_META",
+    "QUOTA",
     "REQUEST_TIMEOUT",
     "SERVER_INFO_META",
     "SUBSCRIPTION_ID_META",
@@ -73,6 +76,12 @@ BUSY: Final = -32005
 """Implementation-defined: the connector instance's worker pool and queue are full; retry shortly."""
 APPROVAL: Final = -32006
 """Implementation-defined: the call needs a person's approval that is pending, was denied, expired or was used."""
+NOT_ENTITLED: Final = -32030
+"""Implementation-defined: the tenant's subscription does not cover the call (its status, or its plan's connectors)."""
+NOT_READY: Final = -32031
+"""Implementation-defined: the call's connector instance is not ready (unconfigured, bad credentials, unhealthy)."""
+QUOTA: Final = -32007
+"""Implementation-defined: a hard quota of the tenant, customer, caller or tool is used up for its window."""
 
 LIST_METHODS: Final[dict[str, str]] = {
     "tools/list": "tools",

@@ -14,6 +14,9 @@ backend is behind it, so both keep the same contract:
   any replica, and a ``put`` landing while a ``take`` waits always wakes it.
 * ``incr`` is atomic; a ``ttl`` starts a fixed window when the key is created
   and is never extended. Counters and entries share one key space.
+* ``admit`` checks and increments several counters as one atomic step (one
+  round trip): if any hard ``Limit`` would pass its limit, nothing is counted.
+  That is what keeps quotas exact under concurrency (no read-then-write race).
 * A lock is a lease: it lapses after ``ttl`` if its holder dies (or is just
   slow), and releasing never frees a lease someone else took over since.
 * Pub/sub is at-most-once and ordered per subscription. Messages published
@@ -29,16 +32,38 @@ runs) can share one Redis.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
-__all__ = ["JSON", "Handler", "LockTimeout", "SharedState", "Subscription", "open_state"]
+__all__ = ["JSON", "Admission", "Handler", "Limit", "LockTimeout", "SharedState", "Subscription", "open_state"]
 
 JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | None
 """What ``orjson`` encodes: the values of entries and the messages of channels."""
 
 Handler: TypeAlias = Callable[[JSON], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """One counter ``admit`` checks and counts: a new key expires ``ttl`` seconds after creation.
+    A ``hard`` limit refuses what would take the counter past ``limit``; a soft one only counts."""
+
+    key: str
+    limit: int
+    ttl: float
+    hard: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What ``admit`` did: ``refused`` is the index of the first hard limit that refused (then nothing
+    was counted), ``None`` when every counter was incremented; ``counts`` are the counters' values after
+    (before, when refused), in the order given."""
+
+    refused: int | None
+    counts: tuple[int, ...]
 
 
 class LockTimeout(TimeoutError):
@@ -71,6 +96,10 @@ class SharedState(Protocol):
 
     async def incr(self, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
         """Add ``amount`` atomically and return the new value; a new key expires ``ttl`` seconds after creation."""
+        ...
+
+    async def admit(self, limits: Sequence[Limit], amount: int = 1) -> Admission:
+        """Add ``amount`` to every counter of ``limits`` at once, unless a hard one would pass its limit."""
         ...
 
     async def put(self, key: str, value: JSON, *, ttl: float) -> None:

@@ -15,13 +15,13 @@ import contextlib
 import heapq
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 import orjson
 
-from msplex.state import JSON, Handler, LockTimeout
+from msplex.state import JSON, Admission, Handler, Limit, LockTimeout
 
 __all__ = ["LocalSubscription", "MemoryState"]
 
@@ -148,6 +148,20 @@ class MemoryState:
             value = old + amount
         self._values[key] = (value, expires)
         return value
+
+    async def admit(self, limits: Sequence[Limit], amount: int = 1) -> Admission:
+        now = time.monotonic()
+        counts = []
+        for limit in limits:
+            current = self._live(limit.key, now)
+            value = 0 if current is None else current[0]
+            if not isinstance(value, int):
+                raise TypeError(f"{limit.key!r} holds an entry, not a counter")
+            counts.append(value)
+        for index, limit in enumerate(limits):
+            if limit.hard and counts[index] + amount > limit.limit:
+                return Admission(index, tuple(counts))
+        return Admission(None, tuple([await self.incr(lim.key, amount, ttl=lim.ttl) for lim in limits]))
 
     async def put(self, key: str, value: JSON, *, ttl: float) -> None:
         data = orjson.dumps(value)

@@ -1,6 +1,7 @@
 """The Redis backend: the state that replicas behind a load balancer share.
 
-Under the prefix ``p``: entries and counters live at ``p`` + ``v:<key>``,
+Under the prefix ``p``: entries and counters live at ``p`` + ``v:<key>``
+(``admit`` is one Lua script over its counters, so it is atomic and one round trip),
 locks at ``p`` + ``lock:<key>``, channels are ``p`` + ``ch:<channel>``, and
 every ``put`` publishes its key on ``p`` + ``wake`` so that ``take`` calls
 waiting on any replica retry their ``GETDEL`` (which is what makes a take
@@ -29,7 +30,7 @@ import math
 import re
 import secrets
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from functools import partial
@@ -43,7 +44,7 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from msplex.state import JSON, Handler, LockTimeout
+from msplex.state import JSON, Admission, Handler, Limit, LockTimeout
 from msplex.state.memory import LocalSubscription
 
 __all__ = ["RedisState"]
@@ -64,6 +65,26 @@ local created = redis.call('EXISTS', KEYS[1]) == 0
 local value = redis.call('INCRBY', KEYS[1], ARGV[1])
 if created then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return value
+"""
+_ADMIT = """
+local amount = tonumber(ARGV[1])
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = tonumber(redis.call('GET', key) or '0')
+end
+for i = 1, #KEYS do
+  if ARGV[3 * i + 1] == '1' and counts[i] + amount > tonumber(ARGV[3 * i - 1]) then
+    table.insert(counts, 1, i)
+    return counts
+  end
+end
+for i, key in ipairs(KEYS) do
+  local created = redis.call('EXISTS', key) == 0
+  counts[i] = redis.call('INCRBY', key, amount)
+  if created then redis.call('PEXPIRE', key, ARGV[3 * i]) end
+end
+table.insert(counts, 1, 0)
+return counts
 """
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -162,6 +183,7 @@ class RedisState:
         self._client = Redis(connection_pool=self._pool)
         self._incr_window = self._client.register_script(_INCR_WINDOW)
         self._release = self._client.register_script(_RELEASE)
+        self._admit = self._client.register_script(_ADMIT)
         self._prefix = prefix
         self._wake_name = f"{prefix}wake".encode()
         self._wake = _Channel()
@@ -215,6 +237,14 @@ class RedisState:
             return await self._client.incrby(self._key(key), amount)
         value = await self._incr_window(keys=[self._key(key)], args=[amount, _millis(ttl)])
         return int(value)
+
+    async def admit(self, limits: Sequence[Limit], amount: int = 1) -> Admission:
+        args: list[int] = [amount]
+        for limit in limits:
+            args += [limit.limit, _millis(limit.ttl), 1 if limit.hard else 0]
+        reply = await self._admit(keys=[self._key(limit.key) for limit in limits], args=args)
+        refused, *counts = (int(value) for value in reply)
+        return Admission(refused - 1 if refused else None, tuple(counts))
 
     async def put(self, key: str, value: JSON, *, ttl: float) -> None:
         data = orjson.dumps(value)

@@ -28,7 +28,11 @@ __all__ = [
     "Entity",
     "ItemRule",
     "OidcProvider",
+    "Plan",
+    "PolicyRule",
+    "Quota",
     "ReplicaStatus",
+    "Subscription",
     "Tenant",
     "TenantOwned",
     "UTCDateTime",
@@ -83,6 +87,7 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     allow_anonymous: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_only: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
 
 class Upstream(TenantOwned, Base):
@@ -279,6 +284,23 @@ class Connector(TenantOwned, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Plan(Base):
+    """What a subscription buys (the platform operator's, shared by tenants): the connectors it entitles, by
+    vendor kind or upstream name (``*``: all), and the monthly call allowance with its overage rule."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    connectors: Mapped[list[str]] = mapped_column(sa.JSON)
+    calls_per_month: Mapped[int | None] = mapped_column(sa.BigInteger)
+    """``None``: no monthly allowance."""
+    overage: Mapped[str] = mapped_column(sa.String(8), default="denied")
+    """``allowed`` or ``denied``: what a call past ``calls_per_month`` gets (the quota stage's to enforce)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class CustomerVendorId(TenantOwned, Base):
     """A customer's id in one connector's vendor (Halo client id, Hudu company id, ...): one per
     customer and connector, and no vendor id claimed by two customers of the same connector."""
@@ -294,4 +316,60 @@ class CustomerVendorId(TenantOwned, Base):
     connector_id: Mapped[str] = mapped_column(sa.ForeignKey("connectors.id", ondelete="CASCADE"), index=True)
     customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     vendor_id: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Subscription(TenantOwned, Base):
+    """A tenant's one subscription: its plan and billing status. ``past_due_since`` is when the status last
+    became ``past_due`` (the grace period counts from there)."""
+
+    __tablename__ = "subscriptions"
+
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(sa.ForeignKey("plans.id", ondelete="RESTRICT"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    grace_days: Mapped[int] = mapped_column(sa.Integer, default=7)
+    trial_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    past_due_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PolicyRule(TenantOwned, Base):
+    """A tool-policy rule (``msplex.policy``); list-valued conditions are JSON arrays, empty for "any"."""
+
+    __tablename__ = "policy_rules"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name", name="uq_policy_rules_tenant_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    priority: Mapped[int] = mapped_column(sa.Integer)
+    effect: Mapped[str] = mapped_column(sa.String(8))
+    audiences: Mapped[list[str]] = mapped_column(sa.JSON)
+    customers: Mapped[list[str]] = mapped_column(sa.JSON)
+    tools: Mapped[list[str]] = mapped_column(sa.JSON)
+    read_only: Mapped[bool | None] = mapped_column(sa.Boolean)
+    destructive: Mapped[bool | None] = mapped_column(sa.Boolean)
+    condition: Mapped[str | None] = mapped_column(sa.Text)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Quota(TenantOwned, Base):
+    """A limit on calls over a window (``msplex.quota``); ``subject`` ``None``: each customer, principal or
+    tool counted apart."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name", name="uq_quotas_tenant_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    subject: Mapped[str | None] = mapped_column(sa.String(300))
+    window: Mapped[str] = mapped_column(sa.String(8))
+    limit: Mapped[int] = mapped_column(sa.BigInteger)
+    overage: Mapped[bool] = mapped_column(sa.Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

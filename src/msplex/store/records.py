@@ -20,7 +20,11 @@ from msplex.upstream.base import Transport, UpstreamSpec
 __all__ = [
     "AUDIENCES",
     "ITEM_KINDS",
+    "POLICY_EFFECTS",
+    "QUOTA_SCOPES",
+    "QUOTA_WINDOWS",
     "ROLES",
+    "SUBSCRIPTION_STATUSES",
     "Audience",
     "ConnectorEntry",
     "ConnectorRecord",
@@ -28,12 +32,22 @@ __all__ = [
     "CustomerRecord",
     "EntityRecord",
     "HealthState",
+    "InstanceReadiness",
     "ItemKind",
     "ItemRuleRecord",
     "OidcProviderRecord",
+    "Overage",
+    "PlanRecord",
+    "PolicyEffect",
+    "PolicyRuleRecord",
+    "QuotaRecord",
+    "QuotaScope",
+    "QuotaWindow",
     "ReplicaRecord",
     "Role",
     "StatusReport",
+    "SubscriptionRecord",
+    "SubscriptionStatus",
     "TenantRecord",
     "TokenEntry",
     "TokenRecord",
@@ -52,6 +66,9 @@ ROLES: tuple[Role, ...] = ("admin", "member", "customer")
 Audience = Literal["public", "customer", "member", "admin"]
 AUDIENCES: tuple[Audience, ...] = ("public", "customer", "member", "admin")
 """Every identity resolves to exactly one: anonymous callers are ``public``, a role is its own audience."""
+SubscriptionStatus = Literal["active", "trialing", "past_due", "suspended", "cancelled"]
+SUBSCRIPTION_STATUSES: tuple[SubscriptionStatus, ...] = ("active", "trialing", "past_due", "suspended", "cancelled")
+Overage = Literal["allowed", "denied"]
 ItemKind = Literal["tool", "prompt", "resource"]
 ITEM_KINDS: tuple[ItemKind, ...] = ("tool", "prompt", "resource")
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -64,6 +81,8 @@ class TenantRecord:
     name: str
     allow_anonymous: bool
     created_at: datetime
+    read_only: bool = False
+    """Only tools annotated ``readOnlyHint: true`` may be called (``msplex tenant read-only``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +194,56 @@ class ItemRuleRecord:
     seq: int
 
 
+PolicyEffect = Literal["allow", "deny", "approve"]
+POLICY_EFFECTS: tuple[PolicyEffect, ...] = ("allow", "deny", "approve")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRuleRecord:
+    """One tool-policy rule (``msplex.policy``): every condition given must hold for it to match;
+    an empty tuple or ``None`` is no condition. The first match in (``priority``, ``seq``) order decides."""
+
+    id: str
+    name: str
+    priority: int
+    effect: PolicyEffect
+    audiences: tuple[Audience, ...] = ()
+    customers: tuple[str, ...] = ()
+    """Customer ids."""
+    tools: tuple[str, ...] = ()
+    """Shell globs on public names (tools, prompts, resource URIs)."""
+    read_only: bool | None = None
+    """Matches tools whose ``readOnlyHint`` is (``True``) or is not (``False``) ``true``."""
+    destructive: bool | None = None
+    """Matches tools whose ``destructiveHint`` is (``True``) or is not (``False``) ``true``."""
+    condition: str | None = None
+    """A CEL expression over ``args``, ``name``, ``kind``, ``audience``, ``customer``, ``principal``."""
+    reason: str | None = None
+    """What a denied caller is told, after the rule's name."""
+    seq: int = 0
+
+
+QuotaScope = Literal["tenant", "customer", "principal", "tool"]
+QUOTA_SCOPES: tuple[QuotaScope, ...] = ("tenant", "customer", "principal", "tool")
+QuotaWindow = Literal["minute", "day", "month"]
+QUOTA_WINDOWS: tuple[QuotaWindow, ...] = ("minute", "day", "month")
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaRecord:
+    """A limit on calls over a window (``msplex.quota``): for the tenant, a customer, a principal or tools.
+    ``subject`` is the customer id, the principal key or the tool glob; ``None``: each one counted apart."""
+
+    id: str
+    name: str
+    scope: QuotaScope
+    subject: str | None
+    window: QuotaWindow
+    limit: int
+    overage: bool
+    """Past the limit the call proceeds, flagged (and metered) as overage; else it is refused."""
+
+
 @dataclass(frozen=True, slots=True)
 class EntityRecord:
     id: str
@@ -204,11 +273,37 @@ class OidcProviderRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanRecord:
+    id: str
+    name: str
+    connectors: tuple[str, ...]
+    """Vendor kinds (``halopsa``) and upstream names the plan entitles; ``*``: every connector."""
+    calls_per_month: int | None
+    overage: Overage
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    tenant_id: str
+    plan_id: str
+    plan: str
+    """The plan's name."""
+    status: SubscriptionStatus
+    grace_days: int
+    """How long a ``past_due`` subscription is still served, counted from ``past_due_since``."""
+    trial_ends_at: datetime | None
+    past_due_since: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ControlSnapshot:
     """Tenants by slug and id, enabled upstreams per tenant id in registration
     order (earliest first: it wins a contested unprefixed name), live tokens by hash,
-    and per tenant its customers, item rules (in ``seq`` order) and OIDC provider;
-    entities by slug."""
+    and per tenant its customers, item rules (in ``seq`` order), OIDC provider and subscription;
+    entities by slug; plans by id."""
 
     version: int
     tenants: Mapping[str, TenantRecord]
@@ -224,6 +319,13 @@ class ControlSnapshot:
         default_factory=lambda: MappingProxyType({}), repr=False
     )
     """Vendor connector instances per tenant id, in creation order (holds opened secrets)."""
+    plans: Mapping[str, PlanRecord] = field(default_factory=lambda: MappingProxyType({}))
+    """By plan id."""
+    subscriptions: Mapping[str, SubscriptionRecord] = field(default_factory=lambda: MappingProxyType({}))
+    """By tenant id; a tenant without one is absent (see ``msplex.entitlements``)."""
+    policies: Mapping[str, tuple[PolicyRuleRecord, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    """Per tenant id, in evaluation order (``priority``, then ``seq``)."""
+    quotas: Mapping[str, tuple[QuotaRecord, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     def authenticate(self, token: str) -> TokenEntry | None:
         return self.tokens.get(hash_token(token))
@@ -245,6 +347,19 @@ class UpstreamHealth:
     error: str | None = None
     last_ok_at: datetime | None = None
     tools: int | None = None
+    fix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceReadiness:
+    """One connector instance's readiness (chain stage 7), as the newest live heartbeat reported it;
+    ``unknown``: registered, but no live replica reported it."""
+
+    tenant_slug: str
+    name: str
+    state: Literal["ready", "starting", "unhealthy", "unknown"]
+    error: str | None
+    fix: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,3 +394,5 @@ class StatusReport:
     """How many tenants have at least one enabled upstream (the connectors' spread, for ``msplex status``)."""
     connectors_by_tenant: Mapping[str, int] = field(default_factory=dict)
     """Connectors (upstreams and vendor connectors) per tenant slug."""
+    readiness: tuple[InstanceReadiness, ...] = ()
+    """Every connector instance's readiness, by tenant slug and name."""

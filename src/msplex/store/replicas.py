@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from msplex.store.errors import InvalidInput
 from msplex.store.models import CALLS_ROUTED, Connector, Counter, ReplicaStatus, Tenant, Upstream, utcnow
 from msplex.store.records import (
+    InstanceReadiness,
     ReplicaRecord,
     StatusReport,
     TenantRecord,
@@ -40,6 +41,7 @@ def _health_to_json(health: UpstreamHealth) -> dict[str, Any]:
         "error": health.error[:_MAX_ERROR] if health.error else None,
         "last_ok_at": health.last_ok_at.isoformat() if health.last_ok_at else None,
         "tools": health.tools,
+        "fix": health.fix[:_MAX_ERROR] if health.fix else None,
     }
 
 
@@ -52,6 +54,7 @@ def _health_from_json(data: dict[str, Any]) -> UpstreamHealth:
         error=data.get("error"),
         last_ok_at=datetime.fromisoformat(last_ok) if last_ok else None,
         tools=data.get("tools"),
+        fix=data.get("fix"),
     )
 
 
@@ -144,11 +147,17 @@ class ReplicaMixin:
             total = await session.scalar(sa.select(Counter.value).where(Counter.name == CALLS_ROUTED))
         slugs = {t.id: t.slug for t in tenants}
         unhealthy: dict[tuple[str, str], UnhealthyUpstream] = {}
+        readiness: dict[tuple[str, str], InstanceReadiness] = {}
         for replica in replicas:  # newest heartbeat first: its report wins
             for h in replica.upstreams:
                 key = (h.tenant_id, h.name)
                 if h.state not in ("ok", "starting") and key in existing and key not in unhealthy:
                     unhealthy[key] = UnhealthyUpstream(slugs[h.tenant_id], h.name, h.error, replica.replica_id)
+                if h.tenant_id in slugs and key not in readiness:
+                    state = "ready" if h.state == "ok" else h.state
+                    readiness[key] = InstanceReadiness(slugs[h.tenant_id], h.name, state, h.error, h.fix)
+        for tenant_id, name in existing - readiness.keys():
+            readiness[(tenant_id, name)] = InstanceReadiness(slugs[tenant_id], name, "unknown", None, None)
         return StatusReport(
             operational=bool(replicas),
             replicas=tuple(replicas),
@@ -158,4 +167,5 @@ class ReplicaMixin:
             unhealthy=tuple(sorted(unhealthy.values(), key=lambda u: (u.tenant_slug, u.name))),
             tenants_with_connectors=len({tenant_id for tenant_id, _ in existing}),
             connectors_by_tenant={t.slug: sum(1 for tid, _ in existing if tid == t.id) for t in tenants},
+            readiness=tuple(sorted(readiness.values(), key=lambda r: (r.tenant_slug, r.name))),
         )

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from msplex.store.connectors import ConnectorSecretUnavailable, customer_maps, open_entry
+from msplex.store.entitlements import plan_record, subscription_record
 from msplex.store.errors import SecretUnavailable
 from msplex.store.models import (
     ApiToken,
@@ -26,13 +27,20 @@ from msplex.store.models import (
     Entity,
     ItemRule,
     OidcProvider,
+    Plan,
+    PolicyRule,
+    Quota,
+    Subscription,
     Tenant,
     Upstream,
 )
+from msplex.store.policies import policy_record, quota_record
 from msplex.store.records import (
     ConnectorEntry,
     ControlSnapshot,
     ItemRuleRecord,
+    PolicyRuleRecord,
+    QuotaRecord,
     TenantRecord,
     TokenEntry,
     UpstreamEntry,
@@ -50,7 +58,7 @@ log = logging.getLogger("msplex.store")
 async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
     version = await session.scalar(sa.select(ControlState.version).where(ControlState.id == 1))
     tenants = [
-        TenantRecord(r.id, r.slug, r.name, r.allow_anonymous, r.created_at)
+        TenantRecord(r.id, r.slug, r.name, r.allow_anonymous, r.created_at, r.read_only)
         for r in await session.scalars(sa.select(Tenant))
     ]
     by_id = {t.id: t for t in tenants}
@@ -87,6 +95,17 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
             log.error("skipping connector: %s", exc.message)
             continue
         connectors[conn.tenant_id].append(entry)
+    plans = {row.id: plan_record(row) for row in await session.scalars(sa.select(Plan))}
+    subscriptions = {
+        row.tenant_id: subscription_record(row, plans[row.plan_id].name)
+        for row in await session.scalars(sa.select(Subscription))
+    }
+    policies: dict[str, list[PolicyRuleRecord]] = defaultdict(list)
+    for policy in await session.scalars(sa.select(PolicyRule).order_by(PolicyRule.priority, PolicyRule.seq)):
+        policies[policy.tenant_id].append(policy_record(policy))
+    quotas: dict[str, list[QuotaRecord]] = defaultdict(list)
+    for quota in await session.scalars(sa.select(Quota).order_by(Quota.created_at, Quota.id)):
+        quotas[quota.tenant_id].append(quota_record(quota))
     return ControlSnapshot(
         version=int(version or 0),
         tenants=MappingProxyType({t.slug: t for t in tenants}),
@@ -98,4 +117,8 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
         entities=MappingProxyType(entities),
         oidc=MappingProxyType(oidc),
         connectors=MappingProxyType({k: tuple(v) for k, v in connectors.items()}),
+        plans=MappingProxyType(plans),
+        subscriptions=MappingProxyType(subscriptions),
+        policies=MappingProxyType({k: tuple(v) for k, v in policies.items()}),
+        quotas=MappingProxyType({k: tuple(v) for k, v in quotas.items()}),
     )

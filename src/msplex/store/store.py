@@ -31,6 +31,7 @@ from msplex.crypto import InvalidCiphertext, Keyring
 from msplex.store import validation
 from msplex.store.ended_sessions import SessionMixin
 from msplex.store.engine import IMMEDIATE, make_engine, migrate
+from msplex.store.entitlements import Plans
 from msplex.store.errors import AlreadyExists, Conflict, NotFound, SecretUnavailable
 from msplex.store.models import ApiToken, ControlState, Tenant, Upstream, utcnow
 from msplex.store.records import ControlSnapshot, TenantRecord, TokenRecord, UpstreamEntry, hash_token
@@ -50,7 +51,7 @@ _DISPLAY_LEN = 12
 
 
 def _tenant_record(row: Tenant) -> TenantRecord:
-    return TenantRecord(row.id, row.slug, row.name, row.allow_anonymous, row.created_at)
+    return TenantRecord(row.id, row.slug, row.name, row.allow_anonymous, row.created_at, row.read_only)
 
 
 class Store(ReplicaMixin, SessionMixin):
@@ -97,6 +98,11 @@ class Store(ReplicaMixin, SessionMixin):
         async with self._write() as session, session.begin():
             yield session
 
+    @property
+    def plans(self) -> Plans:
+        """The operator's plans (``msplex.store.entitlements``)."""
+        return Plans(self)
+
     def tenant(self, slug: str) -> TenantStore:
         """Everything tenant ``slug`` owns (the slug is resolved by each operation)."""
         return TenantStore(self, slug)
@@ -111,6 +117,15 @@ class Store(ReplicaMixin, SessionMixin):
                 raise AlreadyExists("tenant", slug)
             row = Tenant(id=_new_id(), slug=slug, name=display, allow_anonymous=allow_anonymous, created_at=utcnow())
             session.add(row)
+        return _tenant_record(row)
+
+    async def set_read_only(self, slug: str, read_only: bool) -> TenantRecord:
+        """Switch the tenant's read-only mode: on, only tools annotated ``readOnlyHint: true`` may be called."""
+        async with self.mutation() as session:
+            row = await session.scalar(sa.select(Tenant).where(Tenant.slug == slug))
+            if row is None:
+                raise NotFound("tenant", slug)
+            row.read_only = read_only
         return _tenant_record(row)
 
     async def get_tenant(self, slug: str) -> TenantRecord:

@@ -54,6 +54,8 @@ from msplex.upstream.base import UpstreamSpec
 if TYPE_CHECKING:
     from msplex.store.approvals import TenantApprovals
     from msplex.store.connectors import TenantConnectors
+    from msplex.store.entitlements import TenantSubscription
+    from msplex.store.policies import TenantPolicies
     from msplex.store.store import Store
 
 __all__ = [
@@ -140,6 +142,20 @@ class TenantStore:
         from msplex.store.approvals import TenantApprovals
 
         return TenantApprovals(self._store, self)
+
+    @property
+    def subscription(self) -> TenantSubscription:
+        """The tenant's subscription (``msplex.store.entitlements``): its plan and billing status."""
+        from msplex.store.entitlements import TenantSubscription
+
+        return TenantSubscription(self._store, self)
+
+    @property
+    def policies(self) -> TenantPolicies:
+        """The tenant's tool-policy rules and quotas (``msplex.store.policies``)."""
+        from msplex.store.policies import TenantPolicies
+
+        return TenantPolicies(self._store, self)
 
     # plumbing ------------------------------------------------------------------------------
 

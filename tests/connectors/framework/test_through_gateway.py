@@ -3,6 +3,7 @@ listed as ``{instance}__{tool}`` with ``Target.vendor``, default off, customer-b
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -133,8 +134,11 @@ async def test_rejected_credentials_make_the_instance_unhealthy_with_the_fix(fak
         result = await call(gw, "widgets__get_widget", {"id": 1}, "mspx_admin")
         assert result["isError"] is True and "wk-revoked-key-999" not in str(result)
         health = gw.gateway.health()[T1]["widgets"]
-        assert health.state == "unhealthy"
-        assert "msplex connect widgets --tenant acme --instance widgets" in (health.error or "")
+        assert health.state == "unhealthy" and "rejected the connector's credentials" in (health.error or "")
+        assert "msplex connect widgets --tenant acme --instance widgets" in (health.fix or "")
+        refused = await rpc(gw, "tools/call", {"name": "widgets__get_widget", "arguments": {"id": 1}}, "mspx_admin")
+        assert "not ready" in refused["error"]["message"] and "msplex connect widgets" in refused["error"]["message"]
+        assert (await rpc(gw, "tools/list", None, "mspx_admin"))["result"]["tools"] == []
     finally:
         await gw.close()
 
@@ -165,5 +169,26 @@ async def test_a_client_visible_write_needs_an_approval_by_default(fake: tuple[F
         internal = await call(gw, "widgets__add_note", {"id": 1, "text": "hello"}, "mspx_admin")
         assert internal["isError"] is False
         assert [r.method for r in f.requests].count("POST") == 1  # only the internal note reached the vendor
+    finally:
+        await gw.close()
+
+
+async def test_a_revoked_key_refuses_calls_until_the_live_check_passes_again(fake: tuple[Fake, str]) -> None:
+    f, url = fake
+    gw = await gateway_for(url)
+    try:
+        f.key = "wk-rotated-by-the-vendor"
+        assert (await call(gw, "widgets__get_widget", {"id": 1}, "mspx_admin"))["isError"] is True
+        assert gw.gateway.health()[T1]["widgets"].state == "unhealthy"
+        f.key = KEY  # the vendor accepts the key again (or an operator reconnected)
+        catalogue = gw.gateway.catalogue(T1)
+        assert catalogue is not None
+        catalogue.probe(0)
+        for _ in range(100):
+            if gw.gateway.health()[T1]["widgets"].state == "ok":
+                break
+            await asyncio.sleep(0.02)
+        assert gw.gateway.health()[T1]["widgets"].state == "ok"
+        assert (await call(gw, "widgets__get_widget", {"id": 1}, "mspx_admin"))["isError"] is False
     finally:
         await gw.close()

@@ -60,6 +60,8 @@ class Fake:
         self.throttle = 0
         """The next N requests get a 429 with Retry-After: 1."""
         self.requests: list[web.Request] = []
+        self.key = KEY
+        """The key the fake accepts (change it to revoke the connector's)."""
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._gate])
@@ -72,7 +74,7 @@ class Fake:
     @web.middleware
     async def _gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append(request)
-        if request.headers.get("x-api-key") != KEY:
+        if request.headers.get("x-api-key") != self.key:
             return web.json_response({"error": "Invalid API key"}, status=401)
         if self.throttle > 0:
             self.throttle -= 1

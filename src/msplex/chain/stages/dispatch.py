@@ -7,19 +7,22 @@ deadline and the cancellation that reaches the upstream. A call let through by
 an approval spends it only once it holds a worker (``Approvals.admit``), so a
 busy refusal does not use it up; if the approved call's upstream asks for input,
 the retry gets a single-use reference to continue it. Lists are answered from
-the tenant's catalogue, filtered to what the caller may see before they are
-paginated; nothing else is served.
+the tenant's catalogue, filtered to what the caller may see, what tool policy
+does not deny outright (``Access.listed``) and what the sieving stages would let
+through (``Sieve``: entitlement, readiness) before they are paginated; nothing
+else is served.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from msplex import protocol
 from msplex.call import Call
 from msplex.catalogue.tenant import TenantCatalogue
-from msplex.chain.stage import Applies
+from msplex.chain.stage import Admits, Applies, Sieve
+from msplex.chain.stages.evaluate_policy import customer_of
 from msplex.chain.stages.resolve_target import TARGETED
 from msplex.errors import Code, RpcError, Stage
 from msplex.protocol.jsonrpc import JSON
@@ -45,11 +48,13 @@ class Dispatch:
         workers: Workers | None = None,
         approvals: Approvals | None = None,
         page_size: int = PAGE_SIZE,
+        sieves: Sequence[Sieve] = (),
     ) -> None:
         self._catalogues = catalogues
         self._workers = workers or Workers()
         self._approvals = approvals
         self._page_size = page_size
+        self._sieves = tuple(sieves)
 
     async def __call__(self, call: Call) -> JSON:
         target = call.target
@@ -73,7 +78,7 @@ class Dispatch:
             await tenant.settle()
             assert call.viewer is not None  # resolve_tenant ran
             catalogue = tenant.current
-            visible = tenant.access.visible(catalogue, call.viewer)
+            visible = self._listed(call, tenant.access.listed(catalogue, call.viewer, customer_of(call)[0]))
             try:
                 return catalogue.page(method, call.params.get("cursor"), self._page_size, visible)
             except ValueError:
@@ -81,6 +86,13 @@ class Dispatch:
         if method == "notifications/roots/list_changed":
             return {}
         raise RpcError(Code.METHOD_NOT_FOUND, f"Method not found: {method}")
+
+    def _listed(self, call: Call, visible: Admits) -> Admits:
+        """What a list shows: what the caller may see and every sieving stage would let through."""
+        admits = [a for sieve in self._sieves if (a := sieve.admits(call)) is not None]
+        if not admits:
+            return visible
+        return lambda target: visible(target) and all(admit(target) for admit in admits)
 
     async def _approved(self, call: Call) -> JSON:
         assert call.target is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +78,8 @@ class VendorInstance:
         self.customer_slugs: Mapping[str, str] = dict(customer_slugs or {})
         """Customer id -> slug, for the mapped customers."""
         self.readiness = Readiness()
+        self.on_readiness: Callable[[], None] | None = None
+        """Called when the instance turns ready or not ready (its provider announces the list change)."""
         self._auth = auth
         self.fix = f"run `msplex connect {vendor.kind} --tenant {tenant} --instance {self.name}`"
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
@@ -116,14 +118,19 @@ class VendorInstance:
     # readiness -----------------------------------------------------------------------------------
 
     def not_ready(self, reason: str, fix: str | None = None) -> None:
-        if self.readiness.ready or self.readiness.reason != reason:
+        was = self.readiness.ready
+        if was or self.readiness.reason != reason:
             log.warning("connector %s/%s not ready: %s", self.tenant, self.name, reason)
         self.readiness = Readiness(False, reason, fix or self.fix, time.time())
+        if was and self.on_readiness is not None:
+            self.on_readiness()
 
     def ready(self) -> None:
         if not self.readiness.ready:
             log.info("connector %s/%s is ready again", self.tenant, self.name)
             self.readiness = Readiness()
+            if self.on_readiness is not None:
+                self.on_readiness()
 
     async def validate(self) -> None:
         """The vendor's live check; marks the instance (not) ready; raises ``VendorError``."""

@@ -3,15 +3,20 @@
 Each instance lists its vendor's tools under ``{instance}__{tool}`` (the instance name defaults to
 the vendor kind), with ``Target.vendor`` set to the kind. Tools are declared by code, so listing
 needs no vendor request and an instance is listed as soon as it is configured; its health is its
-readiness: ``ok`` until the vendor rejects its credentials or a token renewal fails, then
-``unhealthy`` with the reason and the command that fixes it, and ``ok`` again after a call succeeds
-or the instance is reconfigured. Every instance of every tenant shares one HTTP client (pooled
-connections); pacing and token state are per instance.
+readiness (what chain stage 7 reads): ``ok`` until the vendor rejects its credentials or a token
+renewal fails, then ``unhealthy`` with the reason and the command that fixes it (``Health.fix``).
+While it is not ready the chain refuses its calls and lists leave its tools out, so ``probe``
+re-runs the vendor's live check, with a doubling backoff, until it passes (or the instance is
+reconfigured); each change of readiness is announced as a tools list change. Every instance of
+every tenant shares one HTTP client (pooled connections); pacing and token state are per instance.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,6 +26,7 @@ import httpx
 from msplex.catalogue.listing import Listing, Source
 from msplex.catalogue.provider import Health, Publish
 from msplex.connectors.framework.connector import VendorConnector
+from msplex.connectors.framework.errors import VendorError
 from msplex.connectors.framework.http import SharedPacer
 from msplex.connectors.framework.instance import VendorInstance
 from msplex.connectors.framework.registry import UnknownVendor, vendor
@@ -85,12 +91,20 @@ def instance_of(entry: ConnectorEntry, tenant: str, services: VendorServices) ->
     )
 
 
+RECHECK_MIN = 10.0
+RECHECK_MAX = 300.0
+
+
 @dataclass(slots=True)
 class _Live:
     entry: ConnectorEntry
     instance: VendorInstance | None
     connector: VendorConnector
     problem: str | None = None
+    check: asyncio.Task[None] | None = None
+    """The live check re-run while not ready."""
+    next_check: float = 0.0
+    backoff: float = 0.0
 
 
 class VendorProvider:
@@ -108,7 +122,7 @@ class VendorProvider:
         wanted = {e.record.name: e for e in entries}
         changed = set(self._live) - set(wanted)
         for name in changed:
-            del self._live[name]
+            _stop(self._live.pop(name))
         for name, entry in wanted.items():
             live = self._live.get(name)
             if live is not None and live.entry == entry:
@@ -118,6 +132,8 @@ class VendorProvider:
                 live.instance.customer_slugs = dict(entry.record.customer_slugs)
                 live.entry = entry
                 continue
+            if live is not None:
+                _stop(live)
             self._live[name] = self._build(name, entry)
             changed.add(name)
         if changed:
@@ -126,11 +142,13 @@ class VendorProvider:
     def _build(self, name: str, entry: ConnectorEntry) -> _Live:
         connector = VendorConnector(lambda: self.instance(name), name)
         try:
-            return _Live(entry, instance_of(entry, self.slug, self._services), connector)
+            instance = instance_of(entry, self.slug, self._services)
         except UnknownVendor:
             problem = f"this gateway has no {entry.record.kind} connector module"
             log.error("connector %s/%s: %s", self.slug, name, problem)
             return _Live(entry, None, connector, problem)
+        instance.on_readiness = lambda: self._catalogue.rebuild(("tools",), "here", name)
+        return _Live(entry, instance, connector)
 
     def instance(self, name: str) -> VendorInstance | None:
         live = self._live.get(name)
@@ -158,25 +176,47 @@ class VendorProvider:
         out: dict[str, Health] = {}
         for name, live in self._live.items():
             if live.instance is None:
-                out[name] = Health("unhealthy", live.problem)
+                out[name] = Health("unhealthy", live.problem, fix="install the vendor's connector module")
                 continue
             readiness = live.instance.readiness
             tools = len(live.instance.vendor.tools)
-            out[name] = (
-                Health("ok", None, None, tools)
-                if readiness.ready
-                else Health("unhealthy", readiness.describe(), None, tools)
-            )
+            if readiness.ready:
+                out[name] = Health("ok", None, None, tools)
+            else:
+                out[name] = Health("unhealthy", readiness.reason, None, tools, readiness.fix)
         return out
 
     def probe(self, quiet_for: float) -> None:
-        return None
+        """Re-run the live check of instances that are not ready (their calls are refused meanwhile)."""
+        now = time.monotonic()
+        for live in self._live.values():
+            instance = live.instance
+            if instance is None or instance.readiness.ready:
+                live.backoff = 0.0
+                continue
+            if (live.check is not None and not live.check.done()) or now < live.next_check:
+                continue
+            live.backoff = min(max(RECHECK_MIN, live.backoff * 2), RECHECK_MAX)
+            live.next_check = now + live.backoff
+            live.check = asyncio.get_running_loop().create_task(_recheck(instance))
 
     async def refresh(self, instance: str, publish: Publish) -> None:
         return None
 
     def close(self) -> None:
+        for live in self._live.values():
+            _stop(live)
         self._live.clear()
+
+
+async def _recheck(instance: VendorInstance) -> None:
+    with contextlib.suppress(VendorError):  # still not ready: validate() recorded why
+        await instance.validate()
+
+
+def _stop(live: _Live) -> None:
+    if live.check is not None:
+        live.check.cancel()
 
 
 def _same_instance(old: ConnectorEntry, new: ConnectorEntry) -> bool:

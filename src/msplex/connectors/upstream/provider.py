@@ -24,6 +24,7 @@ from msplex.catalogue.naming import public_uri
 from msplex.catalogue.provider import Health, Publish
 from msplex.connectors.upstream.connector import UpstreamConnector
 from msplex.connectors.upstream.listing import read_listing
+from msplex.connectors.upstream.redact import redact_text
 from msplex.events import Event
 from msplex.upstream import UpstreamError, UpstreamSession, UpstreamSpec
 
@@ -46,6 +47,7 @@ START_RETRY = 0.25
 RETRY_MIN = 1.0
 RETRY_MAX = 30.0
 _WIDER: dict[Publish, int] = {"silent": 0, "here": 1, "everywhere": 2}
+_EVERY_LIST = frozenset({"tools", "prompts", "resources"})
 
 
 def describe(exc: BaseException) -> str:
@@ -220,7 +222,8 @@ class UpstreamProvider:
             except (UpstreamError, TimeoutError, OSError, ValueError) as exc:
                 starting = state.listing is None and time.monotonic() - state.registered < START_GRACE
                 if starting:
-                    state.health.error = describe(exc)
+                    secrets = self._services.credentials.secrets(state.entry.spec.key)
+                    state.health.error = redact_text(describe(exc), secrets)
                     log.debug("upstream %s/%s not answering yet: %s", self.slug, name, state.health.error)
                 else:
                     state.attempted.set()
@@ -234,6 +237,7 @@ class UpstreamProvider:
                 return
             if state.health.state == "unhealthy":
                 log.info("upstream %s/%s is reachable again", self.slug, name)
+                state.announce |= _EVERY_LIST  # ready again: its items are back in the lists
             state.health = Health("ok", None, time.time(), len(listing.tools))
             state.contact = time.monotonic()
             state.backoff = 0.0
@@ -247,12 +251,21 @@ class UpstreamProvider:
             publish = state.dirty
 
     def _mark_unhealthy(self, name: str, state: _Upstream, exc: BaseException) -> None:
-        error = describe(exc)
-        if state.health.state != "unhealthy" or state.health.error != error:
+        """Unhealthy, with the error (redacted of the credentials sent to it: callers are shown it) and
+        the fix; a change from ready tells the lists, which leave out what is not ready."""
+        error = redact_text(describe(exc), self._services.credentials.secrets(state.entry.spec.key))
+        was = state.health.state
+        if was != "unhealthy" or state.health.error != error:
             log.warning("upstream %s/%s unhealthy: %s", self.slug, name, error)
         else:
             log.debug("upstream %s/%s still unhealthy: %s", self.slug, name, error)
         state.health.state, state.health.error = "unhealthy", error
+        state.health.fix = (
+            f"check that the upstream answers; `msplex tool list --tenant {self.slug}` lists it now and shows "
+            "its error, and the gateway retries it by itself"
+        )
+        if was == "ok" and state.listing is not None:
+            self._catalogue.rebuild(_EVERY_LIST, "here", name)
 
     def _retry_later(self, name: str, state: _Upstream, delay: float | None = None) -> None:
         if delay is None:

@@ -2,7 +2,7 @@
 stdio upstream's vault-sealed environment.
 
 Revision ID: 0010_vault
-Revises: 0006_approvals
+Revises: 0008_policy_quota
 Create Date: 2026-11-30
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from msplex.store.models import UTCDateTime
 
 revision = "0010_vault"
-down_revision = "0006_approvals"
+down_revision = "0008_policy_quota"
 branch_labels = None
 depends_on = None
 
