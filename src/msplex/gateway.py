@@ -23,6 +23,7 @@ from msplex import chain
 from msplex.access import Access
 from msplex.catalogue.provider import Health
 from msplex.catalogue.tenant import TenantCatalogue
+from msplex.connectors.framework.guard import public_only_transport
 from msplex.connectors.framework.provider import TokenStores, VendorProvider, VendorServices
 from msplex.connectors.upstream.connector import ConnectorServices
 from msplex.connectors.upstream.credentials import CredentialTable
@@ -118,7 +119,16 @@ class Gateway:
         self._vendor_http = httpx.AsyncClient(
             timeout=httpx.Timeout(min(call_deadline, VENDOR_TIMEOUT)), follow_redirects=False
         )
-        self.vendor_services = VendorServices(self._vendor_http, state, connector_tokens)
+        self._vendor_tenant_http = (
+            self._vendor_http
+            if allow_private
+            else httpx.AsyncClient(
+                transport=public_only_transport(),
+                timeout=httpx.Timeout(min(call_deadline, VENDOR_TIMEOUT)),
+                follow_redirects=False,
+            )
+        )
+        self.vendor_services = VendorServices(self._vendor_http, state, connector_tokens, self._vendor_tenant_http)
         self.entitlements = Entitlements(require_subscription=require_subscription)
         self._tenants: dict[str, _Tenant] = {}
         self._quotas: dict[str, Quotas] = {}
@@ -158,6 +168,8 @@ class Gateway:
         await self.pool.close()
         await self._http.aclose()
         await self._vendor_http.aclose()
+        if self._vendor_tenant_http is not self._vendor_http:
+            await self._vendor_tenant_http.aclose()
 
     # control plane ---------------------------------------------------------------
 

@@ -16,7 +16,13 @@ from support.admin import BASE, Admin
 
 
 @pytest.fixture(autouse=True)
-def widgets_registered() -> Iterator[None]:
+def widgets_registered(
+    request: pytest.FixtureRequest, msplex_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """The widgets vendor available; with ``@pytest.mark.private_ok``, the deployment lets tenants use private
+    addresses (``MSPLEX_UPSTREAM_ALLOW_PRIVATE``: the fake is on 127.0.0.1), set before the gateway starts."""
+    if request.node.get_closest_marker("private_ok"):
+        monkeypatch.setenv("MSPLEX_UPSTREAM_ALLOW_PRIVATE", "true")
     with registered():
         yield
 
@@ -27,8 +33,8 @@ async def fake() -> AsyncIterator[str]:
         yield url
 
 
+@pytest.mark.private_ok
 async def test_connect_map_discover_and_remove_through_the_api(admin: Admin, fake: str) -> None:
-    admin.app.settings.upstream_allow_private = True  # the fake is on 127.0.0.1
     owner = await admin.tenant_admin("acme")
     scope = admin.store.tenant("acme")
     await scope.create_customer("contoso", "Contoso")

@@ -123,7 +123,8 @@ async def put_connector(scope: Admin, connector: str, body: ConnectorIn) -> Conn
             settings=body.settings,
             secrets={k: v.get_secret_value() for k, v in body.secrets.items()},
             validate=body.validate_live,
-            http=scope.context.gateway.vendor_services.http,
+            http=scope.context.gateway.vendor_services.tenant_http,
+            registered_by="tenant",
         )
     except UnknownVendor as exc:
         raise Problem(422, str(exc), field="kind") from None
@@ -160,7 +161,7 @@ async def discover_customers(scope: Admin, connector: str, body: DiscoverIn) -> 
             scope.tenant.slug,
             connector,
             apply=body.apply,
-            http=scope.context.gateway.vendor_services.http,
+            http=scope.context.gateway.vendor_services.tenant_http,
         )
     except UnknownVendor as exc:
         raise Problem(422, str(exc)) from None

@@ -107,6 +107,7 @@ async def connect(
     secrets: Mapping[str, str],
     validate: bool = True,
     http: httpx.AsyncClient | None = None,
+    registered_by: str = "operator",
 ) -> Connected:
     """Create or update a connector instance (secrets not given are kept from the stored instance)."""
     vendor = vendor_of(kind)
@@ -137,6 +138,7 @@ async def connect(
         token_url=config.token_url,
         settings=config.settings,
         secrets=merged,
+        registered_by=registered_by,
     )
     tools = tuple((f"{instance}__{t.name}", t.read_only) for t in vendor.tools)
     return Connected(record, created, tools)

@@ -73,6 +73,7 @@ def _record(row: Connector, customers: tuple[dict[str, str], dict[str, str]]) ->
         created_at=row.created_at,
         updated_at=row.updated_at,
         customer_slugs=dict(customers[1]),
+        registered_by=row.registered_by,
     )
 
 
@@ -124,10 +125,11 @@ class TenantConnectors:
         token_url: str | None,
         settings: Mapping[str, str],
         secrets: Mapping[str, str],
+        registered_by: str = "operator",
     ) -> tuple[ConnectorRecord, bool]:
         """Create ``name`` or replace its settings; secret fields given replace those stored, the others
         stay. Returns the record and whether it was created. Changing where or how it authenticates
-        forgets the cached token."""
+        forgets the cached token. ``registered_by``: who saved it last (``tenant``: public addresses only)."""
         validation.check_upstream_name(name)
         validation.check_url(base_url, "base URL")
         if token_url:
@@ -159,6 +161,7 @@ class TenantConnectors:
             ):
                 row.token_enc = None
             row.base_url, row.token_url, row.settings = base_url, token_url, dict(settings)
+            row.registered_by = registered_by
             row.secret_fields = sorted(merged)
             row.secrets_enc = self._seal(row, "secrets", merged)
             row.updated_at = now

@@ -280,6 +280,8 @@ class Connector(TenantOwned, Base):
     secret_fields: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     secrets_enc: Mapped[str] = mapped_column(sa.Text)
     token_enc: Mapped[str | None] = mapped_column(sa.Text)
+    registered_by: Mapped[str] = mapped_column(sa.String(8), default="operator")
+    """``operator`` (the CLI on the host: trusted) or ``tenant`` (the admin API: public addresses only)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -121,6 +121,8 @@ class ConnectorRecord:
     updated_at: datetime
     customer_slugs: Mapping[str, str] = field(default_factory=dict)
     """Customer id -> slug, for the customers in ``customers`` (a principal names its customer by id)."""
+    registered_by: str = "operator"
+    """``tenant`` (the admin API): the gateway connects it to public addresses only."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,12 +30,16 @@ TOKENS = {
 EVERYONE = ("customer", "member", "admin")
 
 
-def entry(url: str, key: str = KEY, customers: dict[str, str] | None = None) -> ConnectorEntry:
+def entry(
+    url: str, key: str = KEY, customers: dict[str, str] | None = None, registered_by: str = "operator"
+) -> ConnectorEntry:
     now = utcnow()
     ids = {"alpha": ALPHA.id, "bravo": BRAVO.id}
     mapped = customers or {}
     slugs = {ids[slug]: slug for slug in mapped}
-    record = ConnectorRecord("conn-1", T1, "widgets", "widgets", url, None, {}, ("api_key",), mapped, now, now, slugs)
+    record = ConnectorRecord(
+        "conn-1", T1, "widgets", "widgets", url, None, {}, ("api_key",), mapped, now, now, slugs, registered_by
+    )
     return ConnectorEntry(record, {"api_key": key})
 
 
@@ -51,13 +55,15 @@ async def fake() -> AsyncIterator[tuple[Fake, str]]:
         yield pair
 
 
-async def gateway_for(url: str, rules: list[ItemRuleRecord] | None = None, key: str = KEY) -> InProcess:
+async def gateway_for(
+    url: str, rules: list[ItemRuleRecord] | None = None, key: str = KEY, registered_by: str = "operator"
+) -> InProcess:
     snap = snapshot(
         [(T1, "acme", False), (T2, "beta", False)],
         tokens=dict(TOKENS),
         customers=[ALPHA, BRAVO, CHARLIE],
         rules={T1: rules if rules is not None else [ItemRuleRecord("tool", "widgets__*", True, EVERYONE, 1)], T2: []},
-        connectors={T1: [entry(url, key, {"alpha": "1", "bravo": "2"})]},
+        connectors={T1: [entry(url, key, {"alpha": "1", "bravo": "2"}, registered_by)]},
     )
     return await start(snap)
 
@@ -190,5 +196,16 @@ async def test_a_revoked_key_refuses_calls_until_the_live_check_passes_again(fak
             await asyncio.sleep(0.02)
         assert gw.gateway.health()[T1]["widgets"].state == "ok"
         assert (await call(gw, "widgets__get_widget", {"id": 1}, "mspx_admin"))["isError"] is False
+    finally:
+        await gw.close()
+
+
+async def test_a_tenants_connector_never_reaches_a_private_address(fake: tuple[Fake, str]) -> None:
+    f, url = fake
+    gw = await gateway_for(url, registered_by="tenant")  # registered through the admin API; the fake is on 127.0.0.1
+    try:
+        result = await call(gw, "widgets__get_widget", {"id": 1}, "mspx_admin")
+        assert result["isError"] is True and "loopback" in result["content"][0]["text"]
+        assert not f.requests  # the guard refused the connection before a byte (or the key) was sent
     finally:
         await gw.close()

@@ -293,7 +293,10 @@ class VendorHTTP:
 
 
 def _why(exc: httpx.HTTPError) -> str:
-    text = str(exc).lower()
+    said = str(exc)
+    if " resolves to " in said or "does not resolve" in said:
+        return said[:200]  # the public-address guard's own reason
+    text = said.lower()
     if "name or service not known" in text or "nodename nor servname" in text or "name resolution" in text:
         return "unknown host"
     if "connection refused" in text or "connect call failed" in text:

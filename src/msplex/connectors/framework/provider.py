@@ -53,6 +53,11 @@ class VendorServices:
     http: httpx.AsyncClient
     state: SharedState | None = None
     tokens: TokenStores | None = None
+    tenant_http: httpx.AsyncClient | None = None
+    """For instances a tenant registered: connects to public addresses only (``guard``); ``None``: ``http``."""
+
+    def client_for(self, registered_by: str) -> httpx.AsyncClient:
+        return self.tenant_http if registered_by == "tenant" and self.tenant_http is not None else self.http
 
 
 def fix_for(record: ConnectorRecord, tenant: str) -> str:
@@ -63,13 +68,14 @@ def instance_of(entry: ConnectorEntry, tenant: str, services: VendorServices) ->
     """Build the running instance of a stored connector (``UnknownVendor`` when its module is missing)."""
     record = entry.record
     spec = vendor(record.kind)
+    client = services.client_for(record.registered_by)
     config = InstanceConfig(record.base_url, record.token_url, dict(record.settings))
     tokens = services.tokens(tenant, record.name) if services.tokens is not None else MemoryTokens()
     auth = build_auth(
         spec,
         config,
         entry.secrets,
-        services.http,
+        client,
         tokens=tokens,
         state=services.state,
         lock_key=f"vault:token:{record.tenant_id}:{record.id}",
@@ -82,7 +88,7 @@ def instance_of(entry: ConnectorEntry, tenant: str, services: VendorServices) ->
         spec,
         config,
         auth,
-        services.http,
+        client,
         tenant=tenant,
         name=record.name,
         customers=record.customers,

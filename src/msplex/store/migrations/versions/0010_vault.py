@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("secret_fields", sa.JSON, nullable=False),
         sa.Column("secrets_enc", sa.Text, nullable=False),
         sa.Column("token_enc", sa.Text, nullable=True),
+        sa.Column("registered_by", sa.String(8), nullable=False, server_default="operator"),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("tenant_id", "name", name="uq_connectors_tenant_name"),
