@@ -23,11 +23,17 @@ Contract for a vendor module ``msplex.connectors.<kind>`` (``kind`` one of ``reg
 * Results are redacted by the framework: any key containing ``password``/``secret`` or named in
   ``secret_fields`` becomes ``null`` with ``<key>_redacted: true``, and those values are scrubbed
   from every string. A reveal tool sets ``reveals_secrets=True`` (listed as sensitive, off by default).
+* Writes whose effects hold for the call's arguments (``effects_of`` reads the listed JSON), and
+  reveal tools, need a person's approval unless tool policy decided otherwise (stage 10's default).
 
 The gateway side: ``VendorInstance`` runs one configured instance (``call(tool, args, customer=)``
 is the whole tool path, and what vendor tests drive); ``VendorConnector`` adapts it to the
 ``Connector`` contract; ``VendorProvider`` lists a tenant's instances in the catalogue as
-``{instance}__{tool}`` with ``Target.vendor`` set, and reports each instance's readiness.
+``{instance}__{tool}`` with ``Target.vendor`` set, and reports each instance's readiness (rejected
+credentials or a failed renewal: not ready, with the command that fixes it). Pacing is per replica
+(``Pacer``) or, with Redis, shared by all replicas (``SharedPacer``); a connector a tenant registered
+through the admin API connects to public addresses only (``guard``). A vendor outside ``KINDS`` (a
+plugin, a test's vendor) is loaded through ``MSPLEX_VENDOR_MODULES``.
 """
 
 from msplex.connectors.framework.context import ToolContext
@@ -53,6 +59,7 @@ from msplex.connectors.framework.spec import (
     ToolSpec,
     Vendor,
     When,
+    effects_of,
 )
 
 __all__ = [
@@ -85,6 +92,7 @@ __all__ = [
     "VendorHTTP",
     "VendorInstance",
     "When",
+    "effects_of",
     "page_input",
     "page_result",
     "paged_output",
