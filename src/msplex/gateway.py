@@ -23,6 +23,8 @@ from msplex import chain
 from msplex.access import Access
 from msplex.catalogue.provider import Health
 from msplex.catalogue.tenant import TenantCatalogue
+from msplex.connectors.framework.guard import public_only_transport
+from msplex.connectors.framework.provider import TokenStores, VendorProvider, VendorServices
 from msplex.connectors.upstream.connector import ConnectorServices
 from msplex.connectors.upstream.credentials import CredentialTable
 from msplex.connectors.upstream.parked import Parked
@@ -56,6 +58,8 @@ __all__ = ["PROBE_SECONDS", "Gateway", "Metrics"]
 log = logging.getLogger("msplex.gateway")
 
 PROBE_SECONDS = 10.0
+VENDOR_TIMEOUT = 30.0
+"""Seconds one vendor HTTP request may take (a tool call may make several)."""
 
 
 class Metrics:
@@ -75,6 +79,7 @@ class _Tenant:
     catalogue: TenantCatalogue
     upstreams: UpstreamProvider
     subscriptions: Subscriptions
+    vendors: VendorProvider
 
 
 class Gateway:
@@ -92,6 +97,7 @@ class Gateway:
         stdio_user: str | None = None,
         approvals: Approvals | None = None,
         worker_limits: Limits | None = None,
+        connector_tokens: TokenStores | None = None,
         require_subscription: bool = False,
         audit: AuditWriter | None = None,
     ) -> None:
@@ -113,6 +119,19 @@ class Gateway:
         self.parked = Parked(keyring, state)
         self.services = ConnectorServices(self.pool, self.credentials, self.parked, call_deadline)
         self.metrics = Metrics()
+        self._vendor_http = httpx.AsyncClient(
+            timeout=httpx.Timeout(min(call_deadline, VENDOR_TIMEOUT)), follow_redirects=False
+        )
+        self._vendor_tenant_http = (
+            self._vendor_http
+            if allow_private
+            else httpx.AsyncClient(
+                transport=public_only_transport(),
+                timeout=httpx.Timeout(min(call_deadline, VENDOR_TIMEOUT)),
+                follow_redirects=False,
+            )
+        )
+        self.vendor_services = VendorServices(self._vendor_http, state, connector_tokens, self._vendor_tenant_http)
         self.entitlements = Entitlements(require_subscription=require_subscription)
         self._tenants: dict[str, _Tenant] = {}
         self._quotas: dict[str, Quotas] = {}
@@ -156,6 +175,9 @@ class Gateway:
         await asyncio.gather(*self._syncing, return_exceptions=True)
         await self.pool.close()
         await self._http.aclose()
+        await self._vendor_http.aclose()
+        if self._vendor_tenant_http is not self._vendor_http:
+            await self._vendor_tenant_http.aclose()
 
     # control plane ---------------------------------------------------------------
 
@@ -189,6 +211,8 @@ class Gateway:
             live = self._tenants.get(tenant.id) or self._open(tenant)
             live.upstreams.slug = tenant.slug
             live.upstreams.apply(entries)
+            live.vendors.slug = tenant.slug
+            live.vendors.apply(snapshot.connectors_of(tenant.id))
             rules = snapshot.rules.get(tenant.id, ())
             access = live.catalogue.access
             policy = access.policy
@@ -219,7 +243,9 @@ class Gateway:
         catalogue.add(provider)
         subscriptions = Subscriptions(lambda uri: catalogue.current.route_uri(uri))
         provider.subscriptions = subscriptions
-        live = _Tenant(catalogue, provider, subscriptions)
+        vendors = VendorProvider(tenant.id, tenant.slug, catalogue, self.vendor_services)
+        catalogue.add(vendors)
+        live = _Tenant(catalogue, provider, subscriptions, vendors)
         self._tenants[tenant.id] = live
         return live
 

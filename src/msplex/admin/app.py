@@ -24,6 +24,7 @@ from msplex import __version__
 from msplex.admin import (
     approvals,
     audit,
+    connectors,
     customers,
     entities,
     entitlements,
@@ -49,7 +50,7 @@ PREFIX = "/admin/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 ROUTERS = (tenants.router, customers.router, tokens.router, tools.router, entities.router, upstreams.router,
            oidc.router, approvals.router, entitlements.plans, entitlements.subscriptions,
-           policies.router, audit.router)  # fmt: skip
+           policies.router, audit.router, connectors.router)  # fmt: skip
 
 Access = Literal["anyone", "operator", "operator or tenant admin"]
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from msplex.call import Target
-from msplex.policy import Facts, Policy, Verdict, hint
+from msplex.chain.stages.check_approval import default_approval
+from msplex.policy import Facts, Policy, Verdict
 from msplex.store import Store
 from msplex.store.errors import InvalidInput, NotFound
 from msplex.store.records import AUDIENCES, ITEM_KINDS
@@ -76,6 +77,7 @@ async def trial(
             raise NotFound("customer", customer, tenant=tenant)
     policy = Policy(await scope.policies.list_rules(), read_only=record.read_only)
     item: dict[str, Any] | None = None
+    vendor: str | None = None
     if annotations is not None:
         item = {"name": name, "annotations": dict(annotations)}
     else:
@@ -83,11 +85,12 @@ async def trial(
         found = (listed.catalogue.tools if kind == "tool" else listed.catalogue.prompts).get(name)
         if found is not None and found.item is not None:
             item = dict(found.item)
-    target = Target(kind, name, "-", name, _Nothing(), "trial", item)
+            vendor = found.vendor
+    target = Target(kind, name, "-", name, _Nothing(), "trial", item, vendor)
     facts = Facts(target, audience, customer_id, customer, f"trial:{audience}", arguments)
     verdict = policy.decide(facts)
-    # stage 10's default where no rule decided: tools annotated destructive
-    approval = verdict.effect == "approve" if verdict.effect is not None else hint(target, "destructiveHint")
+    # stage 10's default where no rule decided
+    approval = verdict.effect == "approve" if verdict.effect is not None else default_approval(target, arguments)
     shown = item.get("annotations") if item is not None else None
     return Trial(verdict, policy.listable(target, audience, customer_id), shown or ({} if item else None), approval)
 

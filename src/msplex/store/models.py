@@ -21,9 +21,11 @@ __all__ = [
     "AuditHead",
     "AuditRow",
     "Base",
+    "Connector",
     "ControlState",
     "Counter",
     "Customer",
+    "CustomerVendorId",
     "EndedSession",
     "Entity",
     "ItemRule",
@@ -102,6 +104,8 @@ class Upstream(TenantOwned, Base):
     url: Mapped[str | None] = mapped_column(sa.Text)
     command: Mapped[list[str] | None] = mapped_column(sa.JSON)
     headers_enc: Mapped[str | None] = mapped_column(sa.Text)
+    env_enc: Mapped[str | None] = mapped_column(sa.Text)
+    """A stdio child's secret environment, sealed by the vault (never in ``command``)."""
     prefix: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     registered_by: Mapped[str] = mapped_column(sa.String(8), default="operator")
@@ -332,6 +336,29 @@ class UsageCounter(Base):
     duration_us: Mapped[int] = mapped_column(sa.BigInteger)
 
 
+class Connector(TenantOwned, Base):
+    """A vendor connector instance (``msplex connect``): its settings in clear, its secrets and its
+    current OAuth token sealed by the vault, each bound (AAD) to tenant, row and purpose."""
+
+    __tablename__ = "connectors"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name", name="uq_connectors_tenant_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    base_url: Mapped[str] = mapped_column(sa.Text)
+    token_url: Mapped[str | None] = mapped_column(sa.Text)
+    settings: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    secret_fields: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    secrets_enc: Mapped[str] = mapped_column(sa.Text)
+    token_enc: Mapped[str | None] = mapped_column(sa.Text)
+    registered_by: Mapped[str] = mapped_column(sa.String(8), default="operator")
+    """``operator`` (the CLI on the host: trusted) or ``tenant`` (the admin API: public addresses only)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Plan(Base):
     """What a subscription buys (the platform operator's, shared by tenants): the connectors it entitles, by
     vendor kind or upstream name (``*``: all), and the monthly call allowance with its overage rule."""
@@ -347,6 +374,24 @@ class Plan(Base):
     """``allowed`` or ``denied``: what a call past ``calls_per_month`` gets (the quota stage's to enforce)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerVendorId(TenantOwned, Base):
+    """A customer's id in one connector's vendor (Halo client id, Hudu company id, ...): one per
+    customer and connector, and no vendor id claimed by two customers of the same connector."""
+
+    __tablename__ = "customer_vendor_ids"
+    __table_args__ = (
+        sa.UniqueConstraint("connector_id", "customer_id", name="uq_customer_vendor_ids_customer"),
+        sa.UniqueConstraint("connector_id", "vendor_id", name="uq_customer_vendor_ids_vendor"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    connector_id: Mapped[str] = mapped_column(sa.ForeignKey("connectors.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    vendor_id: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Subscription(TenantOwned, Base):

@@ -26,6 +26,8 @@ __all__ = [
     "ROLES",
     "SUBSCRIPTION_STATUSES",
     "Audience",
+    "ConnectorEntry",
+    "ConnectorRecord",
     "ControlSnapshot",
     "CustomerRecord",
     "EntityRecord",
@@ -97,6 +99,38 @@ class UpstreamRecord:
     prefix: bool
     enabled: bool
     created_at: datetime
+    env_names: tuple[str, ...] = ()
+    """A stdio child's secret environment variables (names only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorRecord:
+    """A vendor connector instance as listed to operators: which secret fields are set, never their values."""
+
+    id: str
+    tenant_id: str
+    name: str
+    kind: str
+    base_url: str
+    token_url: str | None
+    settings: Mapping[str, str]
+    secret_fields: tuple[str, ...]
+    customers: Mapping[str, str]
+    """Customer slug -> its id in this vendor."""
+    created_at: datetime
+    updated_at: datetime
+    customer_slugs: Mapping[str, str] = field(default_factory=dict)
+    """Customer id -> slug, for the customers in ``customers`` (a principal names its customer by id)."""
+    registered_by: str = "operator"
+    """``tenant`` (the admin API): the gateway connects it to public addresses only."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorEntry:
+    """A connector instance as the gateway runs it: the record plus its opened secrets (memory only)."""
+
+    record: ConnectorRecord
+    secrets: Mapping[str, str] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +317,10 @@ class ControlSnapshot:
     rules: Mapping[str, tuple[ItemRuleRecord, ...]] = field(default_factory=lambda: MappingProxyType({}))
     entities: Mapping[str, EntityRecord] = field(default_factory=lambda: MappingProxyType({}))
     oidc: Mapping[str, OidcProviderRecord] = field(default_factory=lambda: MappingProxyType({}))
+    connectors: Mapping[str, tuple[ConnectorEntry, ...]] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False
+    )
+    """Vendor connector instances per tenant id, in creation order (holds opened secrets)."""
     plans: Mapping[str, PlanRecord] = field(default_factory=lambda: MappingProxyType({}))
     """By plan id."""
     subscriptions: Mapping[str, SubscriptionRecord] = field(default_factory=lambda: MappingProxyType({}))
@@ -296,6 +334,9 @@ class ControlSnapshot:
 
     def upstreams_of(self, tenant_id: str) -> tuple[UpstreamEntry, ...]:
         return self.upstreams.get(tenant_id, ())
+
+    def connectors_of(self, tenant_id: str) -> tuple[ConnectorEntry, ...]:
+        return self.connectors.get(tenant_id, ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,5 +396,7 @@ class StatusReport:
     """How many tenants have at least one enabled upstream (the connectors' spread, for ``msplex status``)."""
     calls_denied: int = 0
     """``tools/call`` requests refused by a chain stage, across tenants (from the usage counters)."""
+    connectors_by_tenant: Mapping[str, int] = field(default_factory=dict)
+    """Connectors (upstreams and vendor connectors) per tenant slug."""
     readiness: tuple[InstanceReadiness, ...] = ()
     """Every connector instance's readiness, by tenant slug and name."""

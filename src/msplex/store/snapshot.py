@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from msplex.store.connectors import ConnectorSecretUnavailable, customer_maps, open_entry
 from msplex.store.entitlements import plan_record, subscription_record
 from msplex.store.errors import SecretUnavailable
 from msplex.store.models import (
     ApiToken,
+    Connector,
     ControlState,
     Customer,
     Entity,
@@ -34,6 +36,7 @@ from msplex.store.models import (
 )
 from msplex.store.policies import policy_record, quota_record
 from msplex.store.records import (
+    ConnectorEntry,
     ControlSnapshot,
     ItemRuleRecord,
     PolicyRuleRecord,
@@ -83,6 +86,15 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
         rules[rule.tenant_id].append(rule_record(rule))
     entities = {row.slug: entity_record(row) for row in await session.scalars(sa.select(Entity))}
     oidc = {row.tenant_id: oidc_record(row) for row in await session.scalars(sa.select(OidcProvider))}
+    connectors: dict[str, list[ConnectorEntry]] = defaultdict(list)
+    maps = await customer_maps(session)
+    for conn in await session.scalars(sa.select(Connector).order_by(Connector.created_at, Connector.id)):
+        try:
+            entry = open_entry(store, conn, by_id[conn.tenant_id].slug, maps.get(conn.id, ({}, {})))
+        except ConnectorSecretUnavailable as exc:
+            log.error("skipping connector: %s", exc.message)
+            continue
+        connectors[conn.tenant_id].append(entry)
     plans = {row.id: plan_record(row) for row in await session.scalars(sa.select(Plan))}
     subscriptions = {
         row.tenant_id: subscription_record(row, plans[row.plan_id].name)
@@ -104,6 +116,7 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
         rules=MappingProxyType({k: tuple(v) for k, v in rules.items()}),
         entities=MappingProxyType(entities),
         oidc=MappingProxyType(oidc),
+        connectors=MappingProxyType({k: tuple(v) for k, v in connectors.items()}),
         plans=MappingProxyType(plans),
         subscriptions=MappingProxyType(subscriptions),
         policies=MappingProxyType({k: tuple(v) for k, v in policies.items()}),

@@ -1,7 +1,8 @@
 """Stage 10: check the approval requirement.
 
 A call that needs a person's approval (``approval_required``: tool policy's
-decision when there is one, else tools annotated ``destructiveHint: true``) is
+decision when there is one, else ``default_approval``: destructive tools, and vendor
+tools whose arguments reach a client or an invoice) is
 held as an approval request and answered per protocol era (``msplex.approvals
 .replies``): a 2026-07-28 client gets an ``InputRequiredResult`` to retry, a
 legacy client that takes elicitation is asked to confirm while the call waits
@@ -22,12 +23,13 @@ from typing import Any, ClassVar
 from msplex.approvals import replies
 from msplex.approvals.replies import APPROVAL_META, STATE_PREFIX
 from msplex.approvals.service import Approvals
-from msplex.call import Call
+from msplex.call import Call, Target
 from msplex.chain.stage import Applies
+from msplex.connectors.framework.spec import effects_of
 from msplex.errors import Code, Denied, Held, RpcError, Stage
 from msplex.store.approvals import ApprovalRecord
 
-__all__ = ["HELD_METHODS", "CheckApproval", "approval_required"]
+__all__ = ["HELD_METHODS", "CheckApproval", "approval_required", "default_approval"]
 
 HELD_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
 """The methods a call can be held on: each can be answered later (MRTR, elicitation or a retry)."""
@@ -38,14 +40,33 @@ def approval_required(call: Call) -> bool:
     """Whether ``call`` must be approved by a person before it is dispatched.
 
     Tool policy decides when it ran (``call.decision``); until then, and where it set no decision,
-    the default is: tools annotated ``destructiveHint: true`` need an approval."""
+    the default applies (``default_approval``)."""
     if call.decision is not None:
         return call.decision.approval
     target = call.target
-    if target is None or target.kind != "tool" or target.item is None:
+    if target is None:
+        return False
+    return default_approval(target, call.params.get("arguments"))
+
+
+def default_approval(target: Target, arguments: Any) -> bool:
+    """Stage 10's default where no rule decided: tools annotated ``destructiveHint: true``, vendor tools whose
+    arguments make a write client-visible or billable (``_meta["msplex/effects"]``), and reveal tools
+    (``_meta["msplex/sensitive"]``)."""
+    if target.kind != "tool" or target.item is None:
         return False
     annotations = target.item.get("annotations")
-    return type(annotations) is dict and annotations.get("destructiveHint") is True
+    if type(annotations) is dict and annotations.get("destructiveHint") is True:
+        return True
+    meta = target.item.get("_meta")
+    if type(meta) is not dict or target.vendor is None:
+        return False
+    if meta.get("msplex/sensitive") is True:
+        return True
+    effects = meta.get("msplex/effects")
+    if not effects:
+        return False
+    return bool(effects_of(effects, arguments if isinstance(arguments, dict) else {}))
 
 
 def _refused(reason: str) -> Denied:
