@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from msplex.sandbox._server import LocalServer
+from msplex.sandbox._server import serve_in_thread
 from msplex.sandbox.halopsa import Application, HaloFake
 
 FORM = {"grant_type": "client_credentials", "client_id": "halo-client", "client_secret": "halo-secret"}
@@ -40,8 +40,12 @@ def fake(clock: Clock) -> HaloFake:
 
 @pytest.fixture
 def http(fake: HaloFake) -> Iterator[httpx.Client]:
-    with LocalServer(fake.app) as server, httpx.Client(base_url=server.url) as client:
-        yield client
+    server = serve_in_thread(fake.app)
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            yield client
+    finally:
+        server.stop()
 
 
 def _token(http: httpx.Client, **form: str) -> str:

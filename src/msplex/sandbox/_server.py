@@ -1,61 +1,59 @@
-"""Serve an ASGI app on 127.0.0.1 (a free port unless told) in a daemon thread with its own loop.
+"""Serve an ASGI app on 127.0.0.1 (a free port unless one is given) in a thread with its own event loop.
 
-A thread, not a task: the fake then answers while the caller's loop is busy or
-blocked (sync tests, a CLI run in the same process), and its state is touched
-only from its own loop. Plain uvicorn, no signal handlers (not the main thread).
+A thread, not a task on the caller's loop: a vendor fake must keep answering while its caller blocks
+(a test running ``msplex connect`` in a subprocess, a CLI validating a credential against it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
-from types import TracebackType
+from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
-from starlette.types import ASGIApp
 
-__all__ = ["LocalServer"]
-
-_START_TIMEOUT = 10.0
+__all__ = ["Running", "serve_in_thread"]
 
 
-class LocalServer:
-    """``with LocalServer(app) as server: server.url`` (``http://127.0.0.1:PORT``, no trailing slash)."""
+@dataclass
+class Running:
+    """A served app: ``url`` is its root (no trailing slash); ``stop`` shuts it down and joins the thread."""
 
-    def __init__(self, app: ASGIApp, *, port: int = 0) -> None:
-        self._app = app
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", port))
-        self.port: int = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
+    port: int
+    _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
 
-    def start(self) -> LocalServer:
-        self._thread = threading.Thread(target=self._run, name=f"sandbox:{self.port}", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the sandbox server on port {self.port} did not start")
-            time.sleep(0.01)
-        return self
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=_START_TIMEOUT)
-        self._sock.close()
+        self._thread.join(10)
 
-    def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=[self._sock]))
 
-    def __enter__(self) -> LocalServer:
-        return self.start()
+def serve_in_thread(app: Any, port: int = 0, start_timeout: float = 10.0) -> Running:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            asyncio.run(server.serve(sockets=[sock]))
+        sock.close()
+
+    thread = threading.Thread(target=run, name=f"sandbox-{sock.getsockname()[1]}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout
+    while not server.started:  # uvicorn offers no start-up event to wait on
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("the sandbox server did not start")
+        time.sleep(0.01)
+    return Running(int(sock.getsockname()[1]), server, thread)

@@ -88,7 +88,7 @@ class _Token:
 
 @dataclass
 class HaloFake:
-    """One Halo tenant (see module docstring). Serve ``app`` with ``msplex.sandbox._server.LocalServer``."""
+    """One Halo tenant (see module docstring). Serve ``app`` with ``msplex.sandbox._server.serve_in_thread``."""
 
     tenant: str = "msplex"
     applications: list[Application] = field(default_factory=lambda: [Application("halo-client", "halo-secret")])
