@@ -10,6 +10,8 @@ once, so rotating under a live embedded gateway costs it nothing.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import os
 import tempfile
@@ -21,7 +23,7 @@ from msplex.crypto import InvalidCiphertext, Keyring, _parse_key, _read_or_creat
 if TYPE_CHECKING:
     from msplex.settings import Settings
 
-__all__ = ["VAULT_KEY_FILE", "VaultKeys"]
+__all__ = ["VAULT_KEY_FILE", "VaultKeys", "file_keyring"]
 
 VAULT_KEY_FILE = "vault.key"
 
@@ -38,11 +40,11 @@ class VaultKeys:
             parts = [p for p in settings.vault_key.get_secret_value().split(",") if p.strip()]
             return cls(Keyring([_parse_key(p, "MSPLEX_VAULT_KEY", i) for i, p in enumerate(parts)]))
         path = settings.ensure_home() / VAULT_KEY_FILE
-        return cls(_file_keyring(path), path)
+        return cls(file_keyring(path), path)
 
     @property
-    def primary_id(self) -> str:
-        return self._keyring.encrypt(b"", aad=b"kid")[:7]  # version and key id, base64: names the key
+    def primary_id(self) -> bytes:
+        return _key_id(self._keyring.encrypt(b"", aad=b"kid"))
 
     def seal(self, data: bytes, *, aad: bytes) -> str:
         return self._keyring.encrypt(data, aad=aad)
@@ -53,11 +55,11 @@ class VaultKeys:
         except InvalidCiphertext:
             if self.path is None:
                 raise
-            self._keyring = _file_keyring(self.path)  # another process may have rotated the key
+            self._keyring = file_keyring(self.path)  # another process may have rotated the key
             return self._keyring.decrypt(token, aad=aad)
 
     def sealed_by_primary(self, token: str) -> bool:
-        return token[:7] == self.primary_id
+        return _key_id(token) == self.primary_id
 
     def rotate_file(self) -> None:
         """Put a new primary key first in the key file (old keys stay, so envelopes keep opening)."""
@@ -73,9 +75,17 @@ class VaultKeys:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        self._keyring = _file_keyring(self.path)
+        self._keyring = file_keyring(self.path)
 
 
-def _file_keyring(path: Path) -> Keyring:
+def _key_id(token: str) -> bytes:
+    """The key id an envelope names (``msplex.crypto``: version byte, then 4 bytes of key id)."""
+    try:
+        return base64.urlsafe_b64decode(token[:8])[1:5]
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def file_keyring(path: Path) -> Keyring:
     lines = _read_or_create_key_file(path)
     return Keyring([_parse_key(line, str(path), i) for i, line in enumerate(lines)])
