@@ -90,7 +90,8 @@ class _Token:
 class HaloFake:
     """One Halo tenant (see module docstring). Serve ``app`` with ``msplex.sandbox._server.serve_in_thread``."""
 
-    tenant: str = "msplex"
+    tenant: str | None = "msplex"
+    """Hosted Halo's tenant name, required on the token request; ``None``: self-hosted (no tenant)."""
     applications: list[Application] = field(default_factory=lambda: [Application("halo-client", "halo-secret")])
     token_lifetime: float = 3600.0
     rate_limit: int = 300
@@ -142,7 +143,8 @@ class HaloFake:
 
     async def _authinfo(self, request: Request) -> Response:
         base = str(request.base_url).rstrip("/")
-        return _json({"auth_url": f"{base}/auth", "tenant_id": self.tenant})
+        tenant = {"tenant_id": self.tenant} if self.tenant else {}
+        return _json({"auth_url": f"{base}/auth", **tenant})
 
     async def _token(self, request: Request) -> Response:
         raw = await request.body()
@@ -151,7 +153,7 @@ class HaloFake:
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return _oauth_error(400, "invalid_request", "the token request must be form-encoded")
         tenant = request.query_params.get("tenant") or form.get("tenant")
-        if tenant != self.tenant:
+        if self.tenant is not None and tenant != self.tenant:
             return _oauth_error(400, "invalid_request", "unknown or missing tenant")
         if form.get("grant_type") != "client_credentials":
             return _oauth_error(400, "unsupported_grant_type", "only client_credentials is enabled")

@@ -80,24 +80,24 @@ VENDOR = Vendor(
         query=_token_query,
     ),
     flags=(
-        Flag("client_id", "--client-id", "the Halo API application's client id", env="HALOPSA_CLIENT_ID"),
+        Flag("client_id", "--client-id", "The Halo API application's client id.", env="HALOPSA_CLIENT_ID"),
         Flag(
             "client_secret",
             "--client-secret",
-            "the Halo API application's client secret",
+            "The Halo API application's client secret.",
             secret=True,
             env="HALOPSA_CLIENT_SECRET",
         ),
         Flag(
             "tenant_name",
             "--tenant-name",
-            "the Halo tenant name (hosted Halo: the 'tenant' of the token request)",
+            "The Halo tenant name (hosted Halo: the token request's 'tenant').",
             required=False,
         ),
         Flag(
             "scope",
             "--scope",
-            "space-separated Halo scopes, e.g. 'read:tickets edit:tickets read:customers' (default: all)",
+            "Space-separated Halo scopes, e.g. 'read:tickets edit:tickets read:customers'.",
             required=False,
             default="all",
         ),
@@ -107,6 +107,6 @@ VENDOR = Vendor(
     rate=RateLimit(requests=300, per_seconds=300, backoff=5.0, backoff_max=60.0, max_wait=30.0),
     companies=_companies,
     secret_fields=frozenset({"nhdpassword", "portal_password", "password", "otp_secret"}),
-    base_url_help="the Halo instance root, e.g. https://acme.halopsa.com (the API is under /api)",
+    base_url_help="Halo instance root, e.g. https://acme.halopsa.com (the API is under /api)",
     customer_term="client",
 )
