@@ -44,7 +44,7 @@ from starlette.routing import Route
 from msplex.sandbox import _halopsa_seed as seed
 from msplex.sandbox._halopsa_routes import ApiError, read, write
 
-__all__ = ["DEFAULT_PAGE_SIZE", "NOT_REPRODUCED", "Application", "HaloFake", "Recorded"]
+__all__ = ["DEFAULT_PAGE_SIZE", "NOT_REPRODUCED", "Application", "HaloFake", "Recorded", "main"]
 
 DEFAULT_PAGE_SIZE = 50
 NOT_REPRODUCED = (
@@ -285,3 +285,31 @@ def _json(payload: Any, status: int = 200) -> Response:
 
 def _oauth_error(status: int, error: str, description: str) -> Response:
     return _json({"error": error, "error_description": description}, status)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m msplex.sandbox.halopsa --port 0``: serve a seeded fake; prints ``READY <port>``."""
+    import argparse
+    import threading
+
+    from msplex.sandbox._server import serve_in_thread
+
+    parser = argparse.ArgumentParser(prog="python -m msplex.sandbox.halopsa", description="A local HaloPSA fake.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--rate-limit", type=int, default=300, help="requests per rolling window (300)")
+    parser.add_argument("--token-lifetime", type=float, default=3600.0)
+    args = parser.parse_args(argv)
+    fake = HaloFake(rate_limit=args.rate_limit, token_lifetime=args.token_lifetime)
+    running = serve_in_thread(fake.app, args.port)
+    print(f"READY {running.port} client_id=halo-client tenant={fake.tenant}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
