@@ -99,8 +99,7 @@ def customer_discover(
         if apply:
             typer.echo(f"Mapped {matches} customer(s); map the others by hand with `customer map`.")
         elif matches:
-            typer.echo(
-                f"Apply the {matches} match(es): {msplex_command(f'customer discover -t {tenant} -c {connector} --apply')}"
-            )
+            again = msplex_command(f"customer discover -t {tenant} -c {connector} --apply")
+            typer.echo(f"Apply the {matches} match(es): {again}")
 
     run_with_store(go)
