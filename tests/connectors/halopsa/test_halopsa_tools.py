@@ -205,6 +205,15 @@ async def test_a_bound_call_reads_only_its_clients_records(halo: Halo, fake: Hal
         assert page["items"] and {r["client_id"] for r in page["items"]} == {12}, tool
 
 
+async def test_a_bound_call_sees_only_what_the_clients_end_users_see(halo: Halo) -> None:
+    whole = await halo.ok("get_ticket", {"id": 6001})
+    assert [a["hiddenfromuser"] for a in whole["actions"]] == [False, True] and "internal_hidden" not in whole
+    bound = await halo.ok("get_ticket", {"id": 6001}, customer="fabrikam")
+    assert [a["note"] for a in bound["actions"]] == ["Looking into it."] and bound["internal_hidden"] == 1
+    entries = await halo.ok("list_time_entries", {}, customer="fabrikam")
+    assert entries["items"] and all(e["subject"] is None for e in entries["items"])
+
+
 async def test_a_bound_call_cannot_name_another_clients_records(halo: Halo) -> None:
     for tool, args in [
         ("search_tickets", {"client_id": 11}),

@@ -2,7 +2,8 @@
 
 Time is booked on ticket actions (``add_action`` with ``time_taken``); Halo rolls it up into
 timesheet events, read here. Scoping: time entries are filtered to the bound customer's client
-(Halo's timesheet endpoint has no client filter, so each entry's ``client_id`` is checked); an
+(Halo's timesheet endpoint has no client filter, so each entry's ``client_id`` is checked) and lose
+their subject (the first words of the action, perhaps an internal note); an
 agent's timesheet spans every customer, so a bound call cannot read it; contracts and invoices
 are pinned to the client and checked like every other record.
 """
@@ -41,7 +42,10 @@ async def _time_entries(ctx: ToolContext, args: JSON) -> JSON:
         rows = [r for r in rows if str(client_of(r)) == client_id]
     if args.get("ticket_id") is not None:
         rows = [r for r in rows if r.get("ticket_id") == args["ticket_id"]]
-    return local_page(rows, args, s.fields(s.EVENT))
+    page = local_page(rows, args, s.fields(s.EVENT))
+    if ctx.scope.bound:  # a subject is the first words of its action, which may be an internal note
+        page["items"] = [{**e, "subject": None} for e in page["items"]]
+    return page
 
 
 async def _timesheet(ctx: ToolContext, args: JSON) -> JSON:

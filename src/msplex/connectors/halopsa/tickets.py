@@ -2,7 +2,8 @@
 
 Scoping: a search is pinned to the bound customer's client; a ticket named by id is fetched and
 its ``client_id`` checked before it is returned or changed; a site or user given for a bound call
-must belong to that client too. Effects: a new ticket shows in the client's portal; an update of
+must belong to that client too, and gets only the actions the client's end users see (internal notes
+stay with the MSP). Effects: a new ticket shows in the client's portal; an update of
 its summary, details or status is visible there; an action is client-visible unless hidden from
 the user without email, and billable when it carries time (declared even with ``non_billable``:
 the effect errs on the side that asks).
@@ -75,7 +76,12 @@ async def _get(ctx: ToolContext, args: JSON) -> JSON:
         if not isinstance(actions, list):
             raise ToolError("HaloPSA answered the ticket's actions without an 'actions' array")
         total = body.get("record_count")
-        out["actions"] = [project(a, _ACTION_FIELDS) for a in actions if a.get("ticket_id") == tid]
+        mine = [a for a in actions if a.get("ticket_id") == tid]
+        if ctx.scope.bound:  # a customer sees what its end users see: the MSP's internal notes stay internal
+            shown = [a for a in mine if a.get("hiddenfromuser") is False]
+            out["internal_hidden"] = len(mine) - len(shown)
+            mine = shown
+        out["actions"] = [project(a, _ACTION_FIELDS) for a in mine]
         out["actions_total"] = total if isinstance(total, int) else len(actions)
         more = out["actions_total"] > page * _ACTIONS_PAGE
         out["actions_more"] = f"call again with actions_page={page + 1}" if more else None
@@ -147,6 +153,7 @@ _GET_OUTPUT: JSON = {
         "actions": {"type": "array", "items": s.ACTION},
         "actions_total": {"type": "integer"},
         "actions_more": {"type": ["string", "null"]},
+        "internal_hidden": {"type": "integer"},
     },
     "required": ["ticket"],
 }
@@ -184,7 +191,8 @@ TOOLS = (
         description=(
             "One HaloPSA ticket by id with its details and its actions (notes, emails, time), 50 actions per "
             "page: if actions_more is set, call again with actions_page as it says. Hidden actions "
-            "(hiddenfromuser=true) are internal notes the end user never sees."
+            "(hiddenfromuser=true) are internal notes the end user never sees; a call bound to a customer gets only "
+            "the actions its end users see (internal_hidden counts the others)."
         ),
         input_schema=s.params(
             "id",
