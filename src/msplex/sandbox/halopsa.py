@@ -125,6 +125,11 @@ class HaloFake:
         for token in self._tokens.values():
             token.expires_at = float("-inf")
 
+    def live_tokens(self) -> list[str]:
+        """The access tokens that still work (for tests asserting they never leak)."""
+        now = self.clock()
+        return [value for value, token in self._tokens.items() if token.expires_at > now]
+
     def throttle_next(self, count: int = 1) -> None:
         """The next ``count`` API requests answer 429, whatever the window says."""
         self._throttle += count

@@ -283,3 +283,11 @@ def test_add_action_says_when_it_reaches_the_client_or_an_invoice() -> None:
     assert effects.of({"ticket_id": 1, "note": "n", "email_to": "a@b.example"}) == {"clientVisible"}
     assert effects.of({"ticket_id": 1, "note": "n", "time_taken": 1.5}) == {"billable"}
     assert effects.of({"ticket_id": 1, "note": "n", "time_taken": 0}) == frozenset()
+
+
+async def test_an_error_body_echoing_the_credentials_is_scrubbed(halo: Halo, fake: HaloFake) -> None:
+    await halo.ok("list_statuses")
+    (access,) = fake.live_tokens()
+    fake.fail_next(400, {"ClassName": "HaloApiException", "Message": f"token {access} / secret {SECRET} refused"})
+    message = await halo.refused("list_statuses", {})
+    assert "refused" in message and access not in message and SECRET not in message
