@@ -11,16 +11,17 @@ several rounds, so other processes on the machine can only make a round slower, 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
-from bench._inproc import cli, tools_call
 from bench.idp import AUDIENCE, BenchIdp
 from bench.procs import spawn, wait_line
-from msplex.call import Call
+from msplex.call import Call, Credential
 from msplex.chain import Chain
 from msplex.crypto import Keyring, token_digest
 from msplex.gateway import Gateway
@@ -49,6 +50,16 @@ TOKENS = {
 }
 
 
+class _Peer:
+    can_request = False
+
+    async def notify(self, message: dict[str, Any]) -> None:
+        pass
+
+    async def request(self, method: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        raise RuntimeError("no back-channel")
+
+
 def _snapshot(upstream_url: str) -> ControlSnapshot:
     tenant = TenantRecord(TENANT, "bench", "Bench", False, utcnow())
     every = ("customer", "member", "admin")
@@ -68,7 +79,17 @@ def _snapshot(upstream_url: str) -> ControlSnapshot:
 
 
 def _call(bearer: str) -> Call:
-    return tools_call("ev__echo", {"text": "hello"}, bearer)
+    return Call(
+        method="tools/call",
+        params={"name": "ev__echo", "arguments": {"text": "hello"}},
+        request_id=1,
+        era="modern",
+        protocol_version="2026-07-28",
+        client_capabilities={},
+        peer=_Peer(),
+        tenant_slug="bench",
+        credential=Credential(bearer),
+    )
 
 
 async def _stages_cpu_us(chain: Chain, bearer: str, calls: int, rounds: int) -> float:
@@ -129,7 +150,12 @@ async def _run(args: argparse.Namespace, log: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli("python -m bench.chain", __doc__, 20_000, ".cache/bench/chain-upstream.log", _run, argv)
+    p = argparse.ArgumentParser(prog="python -m bench.chain", description=__doc__)
+    p.add_argument("--calls", type=int, default=20_000, help="calls per round (20000)")
+    p.add_argument("--rounds", type=int, default=5, help="rounds; the best is reported (5)")
+    log = Path(".cache/bench/chain-upstream.log")
+    log.unlink(missing_ok=True)  # spawn appends: an old READY line would name a dead port
+    return asyncio.run(_run(p.parse_args(argv), log))
 
 
 if __name__ == "__main__":
