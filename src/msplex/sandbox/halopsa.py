@@ -54,6 +54,8 @@ NOT_REPRODUCED = (
     "custom fields, attachments, HTML sanitising, SLA and workflow side effects of a ticket change",
     "per-agent permissions beyond the token's scopes; client-portal (end-user) tokens",
     "Halo's exact exception class names and messages (the shapes are Halo's; the words are ours)",
+    "certainty about three filter names no public source confirms: tickettype_id on Tickets, agent_id on "
+    "Timesheet/TimesheetEvent, and client_id on a timesheet event",
 )
 
 

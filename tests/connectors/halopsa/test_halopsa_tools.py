@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -273,6 +274,11 @@ def test_every_tool_declares_schemas_and_honest_hints() -> None:
         assert hints["destructiveHint"] is False and hints["openWorldHint"] is True
         assert definition["description"] and definition["inputSchema"]["additionalProperties"] is False
         assert ("clientVisible" in definition["_meta"]["msplex/effects"]) is (tool.name in writes)
+
+
+def test_the_connector_page_names_every_tool() -> None:
+    page = (Path(__file__).resolve().parents[3] / "docs" / "connectors" / "halopsa.md").read_text()
+    assert [t.name for t in VENDOR.tools if f"`{t.name}`" not in page] == []
 
 
 def test_add_action_says_when_it_reaches_the_client_or_an_invoice() -> None:
