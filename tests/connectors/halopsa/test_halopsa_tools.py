@@ -20,7 +20,7 @@ from msplex.connectors.framework import InstanceConfig, NotReady, VendorInstance
 from msplex.connectors.halopsa import VENDOR
 from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.halopsa import Application, HaloFake
-from msplex.vault import MemoryTokens, build_auth
+from msplex.vault import LEEWAY, MemoryTokens, build_auth
 
 SECRET = "halo-secret-9f8e7d6c"
 CUSTOMERS = {"contoso": "11", "fabrikam": "12"}
@@ -173,6 +173,18 @@ async def test_an_expired_token_is_refreshed_exactly_once_under_20_concurrent_ca
     results = await asyncio.gather(*(halo.call("get_ticket", {"id": 5001 + i}) for i in range(20)))
     assert all(r["isError"] is False for r in results)
     assert fake.tokens_issued == 2
+
+
+async def test_a_token_near_its_expiry_is_renewed_before_use_once_for_20_concurrent_calls(
+    halo: Halo, fake: HaloFake
+) -> None:
+    fake.token_lifetime = LEEWAY + 1  # fresh for about a second, then due for renewal before it is sent
+    await halo.ok("list_statuses")
+    await asyncio.sleep(1.5)
+    results = await asyncio.gather(*(halo.call("get_ticket", {"id": 5001 + i}) for i in range(20)))
+    assert all(r["isError"] is False for r in results)
+    assert fake.tokens_issued == 2
+    assert all(r.client_id == "halo-client" for r in fake.api_requests())  # no request went out with a stale token
 
 
 async def test_bad_credentials_fail_validation_without_the_secret(server: Running) -> None:
