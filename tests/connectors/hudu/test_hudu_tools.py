@@ -174,6 +174,9 @@ async def test_password_fields_are_null_and_flagged(hudu: VendorInstance) -> Non
     assert entry["password"] is None and entry["password_redacted"] is True
     assert entry["otp_secret"] is None and entry["otp_secret_redacted"] is True
     assert entry["name"] == "Domain Admin" and entry["username"] == "CONTOSO\\admin"
+    assert "folder_name" in entry and not [
+        k for k in entry if k.endswith("_redacted") and "secret" not in k and k != "password_redacted"
+    ]
 
 
 async def test_only_the_reveal_tool_returns_a_secret(hudu: VendorInstance) -> None:

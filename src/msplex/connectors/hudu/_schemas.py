@@ -109,6 +109,9 @@ PASSWORD = _item(
         "password_redacted": {"type": "boolean"},
         "otp_secret": {**NULLABLE_STR, "description": "null unless revealed; see otp_secret_redacted."},
         "otp_secret_redacted": {"type": "boolean"},
+        "folder_name": NULLABLE_STR,
+        "linked_type": NULLABLE_STR,
+        "linked_id": NULLABLE_INT,
     }
 )
 WEBSITE = _item(

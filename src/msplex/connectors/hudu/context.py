@@ -25,6 +25,7 @@ from msplex.connectors.hudu._schemas import (
     obj,
     paged,
 )
+from msplex.connectors.hudu.passwords import shape
 
 __all__ = ["TOOLS"]
 
@@ -79,6 +80,7 @@ async def company_context(ctx: ToolContext, args: JSON) -> JSON:
         _websites(ctx, company_id),
     )
     ctx.scope.check(company.get("id"), f"company {company_id}")
+    passwords["items"] = [shape(p) for p in passwords["items"]]
     articles["items"] = [
         {**{k: a.get(k) for k in ("id", "name", "company_id", "draft", "updated_at")}, "snippet": _snip(a)}
         for a in articles["items"]

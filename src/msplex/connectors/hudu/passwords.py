@@ -14,11 +14,26 @@ from msplex.connectors.framework import JSON, ToolContext, ToolSpec
 from msplex.connectors.hudu._api import fetch_one, scoped_page
 from msplex.connectors.hudu._schemas import COMPANY_ID, NULLABLE_STR, PASSWORD, obj, paged
 
-__all__ = ["TOOLS"]
+__all__ = ["TOOLS", "shape"]
+
+
+_RENAMED = {
+    "password_folder_id": "folder_id",
+    "password_folder_name": "folder_name",
+    "passwordable_type": "linked_type",
+    "passwordable_id": "linked_id",
+    "password_type": "kind",
+}
+
+
+def shape(record: JSON) -> JSON:
+    """A password entry with its metadata under names redaction leaves alone (the framework nulls every
+    key containing ``password``: a folder's name is not a secret); ``password``/``otp_secret`` stay."""
+    return {_RENAMED.get(k, k): v for k, v in record.items()}
 
 
 async def asset_passwords_list(ctx: ToolContext, args: JSON) -> JSON:
-    return await scoped_page(ctx, "asset_passwords", args, {"search": args.get("search")})
+    return await scoped_page(ctx, "asset_passwords", args, {"search": args.get("search")}, shape)
 
 
 async def _owned(ctx: ToolContext, password_id: int) -> JSON:
@@ -28,7 +43,7 @@ async def _owned(ctx: ToolContext, password_id: int) -> JSON:
 
 
 async def asset_password_get(ctx: ToolContext, args: JSON) -> JSON:
-    return await _owned(ctx, args["password_id"])
+    return shape(await _owned(ctx, args["password_id"]))
 
 
 async def asset_password_reveal(ctx: ToolContext, args: JSON) -> JSON:
