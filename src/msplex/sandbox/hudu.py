@@ -427,3 +427,22 @@ async def _body(request: Request, wrapper: str) -> JSON | Response:
     if not isinstance(inner, dict):
         return _error(400, f"param is missing or the value is empty: {wrapper}")
     return inner
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m msplex.sandbox.hudu [--port N] [--key KEY]``: serve the fake in the foreground (the demo)."""
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m msplex.sandbox.hudu", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8781)
+    parser.add_argument("--key", action="append", help=f"an accepted API key (repeatable; default {DEMO_KEY})")
+    args = parser.parse_args(argv)
+    fake = HuduFake(args.key or (DEMO_KEY,))
+    print(f"Hudu fake on http://127.0.0.1:{args.port} (API root /api/v1)", flush=True)
+    uvicorn.run(fake, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off")
+
+
+if __name__ == "__main__":
+    main()
