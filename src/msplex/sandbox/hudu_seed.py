@@ -2,7 +2,8 @@
 
 Contoso has 30 computers, so its asset list needs two pages of Hudu's default 25; every company has
 asset passwords whose ``password`` and ``otp_secret`` are plaintext, as Hudu returns them, so
-redaction has something real to hide. The values are fixed, so tests can assert they never leak.
+redaction has something real to hide; and one article quotes a password in its text, as
+technicians do, so scrubbing by value has something to find. The values are fixed, so tests can assert they never leak.
 """
 
 from __future__ import annotations
@@ -245,7 +246,12 @@ def seed() -> dict[str, list[JSON]]:
     ]
     articles = [
         article_record(401, contoso, "Contoso onboarding", "<h1>Onboarding</h1><p>Create the user in AD.</p>"),
-        article_record(402, contoso, "Contoso backup runbook", "<p>Backups run nightly to the NAS at 10.1.0.20.</p>"),
+        article_record(
+            402,
+            contoso,
+            "Contoso backup runbook",
+            f"<p>Nightly backups to the NAS at 10.1.0.20 (fwadmin / {s[2]}).</p>",
+        ),
         article_record(403, fabrikam, "Fabrikam printer fix", "<p>Restart the spooler, then reinstall the driver.</p>"),
         article_record(404, fabrikam, "Fabrikam VPN setup", "<p>The VPN gateway is vpn.fabrikam.example.</p>"),
         article_record(405, None, "Global: password policy", "<p>Fourteen characters, no reuse.</p>"),

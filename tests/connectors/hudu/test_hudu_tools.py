@@ -151,6 +151,8 @@ async def test_the_api_root_may_be_given_as_the_base_url(served: tuple[HuduFake,
 
 
 READS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("article_get", {"article_id": 402}),
+    ("articles_search", {}),
     ("asset_passwords_list", {}),
     ("asset_passwords_list", {"company_id": FABRIKAM}),
     ("asset_password_get", {"password_id": 301}),
@@ -167,6 +169,13 @@ async def test_secrets_never_leave_in_clear(hudu: VendorInstance, tool: str, arg
     assert result["isError"] is False
     wire = orjson.dumps(result).decode()
     assert not [s for s in SECRETS if s in wire]
+
+
+async def test_a_password_pasted_into_an_article_is_scrubbed_from_its_text(hudu: VendorInstance) -> None:
+    article = await ok(hudu, "article_get", {"article_id": 402})
+    found = await ok(hudu, "articles_search", {"query": "nightly"})
+    assert "fwadmin / [redacted]" in article["text"] and "[redacted]" in found["items"][0]["snippet"]
+    assert SECRETS[2] not in orjson.dumps([article, found]).decode()
 
 
 async def test_password_fields_are_null_and_flagged(hudu: VendorInstance) -> None:

@@ -2,8 +2,10 @@
 
 Articles belong to a company or to nobody (the MSP's global knowledge base). A call bound to a
 customer reads and writes only its own company's articles: global ones are the MSP's internal
-documentation, not the customer's. An article can be shared by a public link (``enable_sharing``):
-a write that turns it on makes the article client-visible, and the tool's effects say so.
+documentation, not the customer's. Every article returned is scrubbed of the passwords stored for
+its company (one extra Hudu request per company and 100 passwords). An article can be shared by a
+public link (``enable_sharing``): a write that turns it on makes the article client-visible, and the
+tool's effects say so.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from msplex.connectors.framework import (
     ToolError,
     ToolSpec,
     When,
+    scrub_text,
 )
 from msplex.connectors.hudu._api import SNIPPET, fetch_one, path, scoped_page, text_of
 from msplex.connectors.hudu._schemas import ARTICLE, ARTICLE_SUMMARY, COMPANY_ID, PROCEDURE, obj, paged
+from msplex.connectors.hudu.passwords import secret_values
 
 __all__ = ["TOOLS"]
 
@@ -38,9 +42,20 @@ def _full(article: JSON) -> JSON:
     return out
 
 
+async def _scrubbed(ctx: ToolContext, articles: list[JSON]) -> list[JSON]:
+    """Articles with their companies' stored secrets scrubbed from every string (people paste passwords
+    into documentation; structural redaction cannot see them there)."""
+    secrets = await secret_values(ctx, (a.get("company_id") for a in articles))
+    if not secrets:
+        return articles
+    return [{k: scrub_text(v, secrets) if isinstance(v, str) else v for k, v in a.items()} for a in articles]
+
+
 async def articles_search(ctx: ToolContext, args: JSON) -> JSON:
     params = {"search": args.get("query"), "draft": None if args.get("draft") is None else str(args["draft"]).lower()}
-    return await scoped_page(ctx, "articles", args, params, _summary)
+    page = await scoped_page(ctx, "articles", args, params, _summary)
+    page["items"] = await _scrubbed(ctx, page["items"])
+    return page
 
 
 async def _owned_article(ctx: ToolContext, article_id: int) -> JSON:
@@ -50,7 +65,7 @@ async def _owned_article(ctx: ToolContext, article_id: int) -> JSON:
 
 
 async def article_get(ctx: ToolContext, args: JSON) -> JSON:
-    return _full(await _owned_article(ctx, args["article_id"]))
+    return (await _scrubbed(ctx, [_full(await _owned_article(ctx, args["article_id"]))]))[0]
 
 
 def _body(args: JSON) -> JSON:
@@ -64,7 +79,7 @@ async def article_create(ctx: ToolContext, args: JSON) -> JSON:
         body["company_id"] = int(cid)
     article = _written(await ctx.http.post(path(ctx, "articles"), json={"article": body}))
     ctx.scope.check(article.get("company_id"), "the created article")
-    return _full(article)
+    return (await _scrubbed(ctx, [_full(article)]))[0]
 
 
 async def article_update(ctx: ToolContext, args: JSON) -> JSON:
@@ -74,7 +89,7 @@ async def article_update(ctx: ToolContext, args: JSON) -> JSON:
         body["company_id"] = int(str(ctx.scope.pin(args["company_id"])))
     article = _written(await ctx.http.put(path(ctx, f"articles/{args['article_id']}"), json={"article": body}))
     ctx.scope.check(article.get("company_id"), f"article {args['article_id']}")
-    return _full(article)
+    return (await _scrubbed(ctx, [_full(article)]))[0]
 
 
 def _written(body: object) -> JSON:

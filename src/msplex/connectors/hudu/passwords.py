@@ -10,11 +10,16 @@ honest in effect, since a revealed secret cannot be un-revealed and Hudu records
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from msplex.connectors.framework import JSON, ToolContext, ToolSpec
-from msplex.connectors.hudu._api import fetch_one, scoped_page
+from msplex.connectors.hudu._api import fetch_one, fetch_page, scoped_page
 from msplex.connectors.hudu._schemas import COMPANY_ID, NULLABLE_STR, PASSWORD, obj, paged
 
-__all__ = ["TOOLS", "shape"]
+__all__ = ["TOOLS", "secret_values", "shape"]
+
+_SCAN = 100
 
 
 _RENAMED = {
@@ -34,6 +39,21 @@ def shape(record: JSON) -> JSON:
 
 async def asset_passwords_list(ctx: ToolContext, args: JSON) -> JSON:
     return await scoped_page(ctx, "asset_passwords", args, {"search": args.get("search")}, shape)
+
+
+async def secret_values(ctx: ToolContext, company_ids: Iterable[Any]) -> list[str]:
+    """Every password and OTP secret stored for these companies: what free text about them (an article a
+    technician pasted a password into) is scrubbed of. One Hudu request per 100 entries of each company."""
+    values: list[str] = []
+    for cid in sorted({int(c) for c in company_ids if c is not None}):
+        page = 1
+        while True:
+            batch = await fetch_page(ctx, "asset_passwords", {"company_id": cid}, page=page, page_size=_SCAN)
+            values += [str(v) for r in batch for v in (r.get("password"), r.get("otp_secret")) if v]
+            if len(batch) < _SCAN:
+                break
+            page += 1
+    return values
 
 
 async def _owned(ctx: ToolContext, password_id: int) -> JSON:
