@@ -64,6 +64,8 @@ def _company(cid: int, name: str, slug: str, city: str, state: str, website: str
         "object_type": "Company",
         "url": f"/c/{slug}-{cid}",
         "full_url": f"https://hudu.example/c/{slug}-{cid}",
+        "passwords_url": f"/c/{slug}-{cid}/passwords",
+        "knowledge_base_url": f"/kb/{slug}-{cid}",
         "created_at": STAMP,
         "updated_at": STAMP,
         "integrations": [],

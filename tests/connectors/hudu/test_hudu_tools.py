@@ -178,6 +178,13 @@ async def test_a_password_pasted_into_an_article_is_scrubbed_from_its_text(hudu:
     assert SECRETS[2] not in orjson.dumps([article, found]).decode()
 
 
+async def test_links_and_flags_named_after_passwords_are_kept(hudu: VendorInstance) -> None:
+    company = await ok(hudu, "company_get", {"company_id": CONTOSO})
+    layouts = await ok(hudu, "asset_layouts_list", {})
+    assert company["credentials_url"] == "/c/contoso-1/passwords" and "passwords_url" not in company
+    assert {layout["includes_credentials"] for layout in layouts["items"]} == {True}
+
+
 async def test_password_fields_are_null_and_flagged(hudu: VendorInstance) -> None:
     entry = await ok(hudu, "asset_password_get", {"password_id": 301})
     assert entry["password"] is None and entry["password_redacted"] is True

@@ -21,6 +21,7 @@ __all__ = [
     "owner",
     "owner_of_resource",
     "path",
+    "plain",
     "scoped_page",
     "text_of",
 ]
@@ -51,6 +52,15 @@ async def fetch_page(ctx: ToolContext, resource: str, params: JSON, *, page: int
     if not isinstance(items, list):
         raise ToolError(f"Hudu answered GET {resource} with an unexpected shape")
     return [item for item in items if isinstance(item, dict)]
+
+
+_PLAIN_NAMES = {"passwords_url": "credentials_url", "include_passwords": "includes_credentials"}
+
+
+def plain(record: JSON) -> JSON:
+    """A record with Hudu's non-secret ``password``-named keys renamed, so structural redaction (which
+    nulls every key containing ``password``) keeps a link or a flag that hides nothing."""
+    return {_PLAIN_NAMES.get(k, k): v for k, v in record.items()}
 
 
 def owner(record: JSON) -> Any:

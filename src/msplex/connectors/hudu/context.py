@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from msplex.connectors.framework import JSON, ToolContext, ToolError, ToolSpec, page_result
-from msplex.connectors.hudu._api import SNIPPET, fetch_one, fetch_page, owner, owner_of_resource, text_of
+from msplex.connectors.hudu._api import SNIPPET, fetch_one, fetch_page, owner, owner_of_resource, plain, text_of
 from msplex.connectors.hudu._schemas import (
     ACTIVITY,
     ARTICLE_SUMMARY,
@@ -86,7 +86,7 @@ async def company_context(ctx: ToolContext, args: JSON) -> JSON:
         for a in articles["items"]
     ]
     return {
-        "company": company,
+        "company": plain(company),
         "assets": assets,
         "articles": articles,
         "passwords": passwords,

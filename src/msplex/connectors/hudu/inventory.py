@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from msplex.connectors.framework import JSON, ToolContext, ToolError, ToolSpec, page_result, paged_output
-from msplex.connectors.hudu._api import fetch_one, fetch_page, owner, scoped_page
+from msplex.connectors.hudu._api import fetch_one, fetch_page, owner, plain, scoped_page
 from msplex.connectors.hudu._schemas import ASSET, COMPANY, COMPANY_ID, LAYOUT, obj, paged
 
 __all__ = ["TOOLS"]
@@ -27,16 +27,16 @@ async def companies_list(ctx: ToolContext, args: JSON) -> JSON:
     if ctx.scope.bound:
         company = await fetch_one(ctx, "companies", int(str(ctx.scope.vendor_id)))
         hit = not search or str(search).lower() in str(company.get("name", "")).lower()
-        return page_result([company] if hit and page == 1 else [], page=page, page_size=size, has_more=False)
+        return page_result([plain(company)] if hit and page == 1 else [], page=page, page_size=size, has_more=False)
     items = await fetch_page(ctx, "companies", {"search": search}, page=page, page_size=size)
-    return page_result(items, page=page, page_size=size)
+    return page_result([plain(c) for c in items], page=page, page_size=size)
 
 
 async def company_get(ctx: ToolContext, args: JSON) -> JSON:
     cid = ctx.scope.pin(args["company_id"])
     company = await fetch_one(ctx, "companies", int(str(cid)))
     ctx.scope.check(company.get("id"), f"company {args['company_id']}")
-    return company
+    return plain(company)
 
 
 async def assets_list(ctx: ToolContext, args: JSON) -> JSON:
@@ -95,7 +95,9 @@ async def assets_find(ctx: ToolContext, args: JSON) -> JSON:
 async def asset_layouts_list(ctx: ToolContext, args: JSON) -> JSON:
     page = args.get("page", 1)
     items = await fetch_page(ctx, "asset_layouts", {"name": args.get("name")}, page=page, page_size=25)
-    return page_result(items, page=page, page_size=25)  # Hudu ignores page_size here: always 25
+    return page_result(
+        [plain(layout) for layout in items], page=page, page_size=25
+    )  # Hudu ignores page_size here: always 25
 
 
 def _mac(value: str) -> str:
