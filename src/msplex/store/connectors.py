@@ -10,6 +10,7 @@ reload their snapshot for it; they read the token store under the renewal lock i
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,15 @@ if TYPE_CHECKING:
     from msplex.store.store import Store
     from msplex.store.tenant import TenantStore
 
-__all__ = ["ConnectorSecretUnavailable", "TenantConnectors", "connector_aad", "open_entry"]
+__all__ = [
+    "ConnectorSecretUnavailable",
+    "StoredToken",
+    "TenantConnectors",
+    "connector_aad",
+    "customer_maps",
+    "open_entry",
+    "reseal_all",
+]
 
 _VENDOR_ID = 64
 
@@ -45,7 +54,12 @@ def connector_aad(tenant_id: str, row_id: str, purpose: str) -> bytes:
     return f"msplex/connector:{tenant_id}:{row_id}:{purpose}".encode()
 
 
-def _record(row: Connector, customers: Mapping[str, str]) -> ConnectorRecord:
+Maps = dict[str, tuple[dict[str, str], dict[str, str]]]
+"""Per connector id: (customer slug -> vendor id, customer id -> slug)."""
+_NONE: tuple[dict[str, str], dict[str, str]] = ({}, {})
+
+
+def _record(row: Connector, customers: tuple[dict[str, str], dict[str, str]]) -> ConnectorRecord:
     return ConnectorRecord(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -55,13 +69,16 @@ def _record(row: Connector, customers: Mapping[str, str]) -> ConnectorRecord:
         token_url=row.token_url,
         settings=dict(row.settings or {}),
         secret_fields=tuple(row.secret_fields or ()),
-        customers=dict(customers),
+        customers=dict(customers[0]),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        customer_slugs=dict(customers[1]),
     )
 
 
-def open_entry(store: Store, row: Connector, tenant_slug: str, customers: Mapping[str, str]) -> ConnectorEntry:
+def open_entry(
+    store: Store, row: Connector, tenant_slug: str, customers: tuple[dict[str, str], dict[str, str]]
+) -> ConnectorEntry:
     try:
         plain = store.vault.open(row.secrets_enc, aad=connector_aad(row.tenant_id, row.id, "secrets"))
     except InvalidCiphertext:
@@ -69,16 +86,18 @@ def open_entry(store: Store, row: Connector, tenant_slug: str, customers: Mappin
     return ConnectorEntry(_record(row, customers), orjson.loads(plain))
 
 
-async def customer_maps(session: AsyncSession, tenant_ids: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
-    """Per connector id: customer slug -> vendor id (of the given tenants, or all)."""
-    query = sa.select(CustomerVendorId.connector_id, Customer.slug, CustomerVendorId.vendor_id).join(
+async def customer_maps(session: AsyncSession, tenant_ids: Iterable[str] | None = None) -> Maps:
+    """Customers' vendor ids per connector (of the given tenants, or all)."""
+    query = sa.select(CustomerVendorId.connector_id, Customer.id, Customer.slug, CustomerVendorId.vendor_id).join(
         Customer, Customer.id == CustomerVendorId.customer_id
     )
     if tenant_ids is not None:
         query = query.where(CustomerVendorId.tenant_id.in_(list(tenant_ids)))
-    out: dict[str, dict[str, str]] = {}
-    for connector_id, slug, vendor_id in await session.execute(query):
-        out.setdefault(connector_id, {})[slug] = vendor_id
+    out: Maps = {}
+    for connector_id, customer_id, slug, vendor_id in await session.execute(query):
+        by_slug, slugs = out.setdefault(connector_id, ({}, {}))
+        by_slug[slug] = vendor_id
+        slugs[customer_id] = slug
     return out
 
 
@@ -146,7 +165,7 @@ class TenantConnectors:
             if created:
                 session.add(row)
             maps = await customer_maps(session, [tenant.id])
-        return _record(row, maps.get(row.id, {})), created
+        return _record(row, maps.get(row.id, _NONE)), created
 
     async def list(self) -> list[ConnectorRecord]:
         async with self._store.reader() as session:
@@ -155,14 +174,14 @@ class TenantConnectors:
                 self._tenant._owned(tenant, Connector).order_by(Connector.created_at, Connector.id)
             )
             maps = await customer_maps(session, [tenant.id])
-            return [_record(r, maps.get(r.id, {})) for r in rows]
+            return [_record(r, maps.get(r.id, _NONE)) for r in rows]
 
     async def get(self, name: str) -> ConnectorRecord:
         async with self._store.reader() as session:
             tenant = await self._tenant._tenant(session)
             row = await self._row(session, tenant, name)
             maps = await customer_maps(session, [tenant.id])
-            return _record(row, maps.get(row.id, {}))
+            return _record(row, maps.get(row.id, _NONE))
 
     async def entry(self, name: str) -> ConnectorEntry:
         """The instance with its opened secrets: for the gateway and ``msplex connect``'s validation only."""
@@ -170,7 +189,7 @@ class TenantConnectors:
             tenant = await self._tenant._tenant(session)
             row = await self._row(session, tenant, name)
             maps = await customer_maps(session, [tenant.id])
-            return open_entry(self._store, row, self._tenant.slug, maps.get(row.id, {}))
+            return open_entry(self._store, row, self._tenant.slug, maps.get(row.id, _NONE))
 
     async def remove(self, name: str) -> None:
         async with self._store.mutation() as session:
@@ -210,7 +229,7 @@ class TenantConnectors:
                 mapping.vendor_id = vendor_id
             await session.flush()
             maps = await customer_maps(session, [tenant.id])
-        return _record(row, maps.get(row.id, {}))
+        return _record(row, maps.get(row.id, _NONE))
 
     async def unmap_customer(self, customer: str, name: str) -> None:
         async with self._store.mutation() as session:
@@ -270,3 +289,21 @@ async def reseal_all(store: Store) -> tuple[int, int]:
                 changed = True
             resealed, current = (resealed + 1, current) if changed else (resealed, current + 1)
     return resealed, current
+
+
+class StoredToken:
+    """An instance's OAuth token cache in the database (the vault's ``TokenStore``)."""
+
+    def __init__(self, store: Store, tenant: str, name: str) -> None:
+        self._connectors = store.tenant(tenant).connectors
+        self._name = name
+
+    async def load(self) -> dict[str, Any] | None:
+        try:
+            return await self._connectors.load_token(self._name)
+        except NotFound:
+            return None
+
+    async def save(self, token: dict[str, Any]) -> None:
+        with contextlib.suppress(NotFound):  # removed meanwhile: the token dies with it
+            await self._connectors.save_token(self._name, token)

@@ -98,6 +98,8 @@ class ConnectorRecord:
     """Customer slug -> its id in this vendor."""
     created_at: datetime
     updated_at: datetime
+    customer_slugs: Mapping[str, str] = field(default_factory=dict)
+    """Customer id -> slug, for the customers in ``customers`` (a principal names its customer by id)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,7 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
     maps = await customer_maps(session)
     for conn in await session.scalars(sa.select(Connector).order_by(Connector.created_at, Connector.id)):
         try:
-            entry = open_entry(store, conn, by_id[conn.tenant_id].slug, maps.get(conn.id, {}))
+            entry = open_entry(store, conn, by_id[conn.tenant_id].slug, maps.get(conn.id, ({}, {})))
         except ConnectorSecretUnavailable as exc:
             log.error("skipping connector: %s", exc.message)
             continue

@@ -17,6 +17,9 @@ from msplex.protocol.jsonrpc import JSON
 
 __all__ = ["VendorConnector"]
 
+_UNMAPPED = "\x00unmapped"
+"""A customer the instance has no vendor id for: ``VendorInstance.scope`` refuses it (fail closed)."""
+
 log = logging.getLogger("msplex.connectors")
 
 
@@ -36,7 +39,7 @@ class VendorConnector:
         args = call.params.get("arguments") or {}
         if not isinstance(args, dict):
             raise RpcError(Code.INVALID_PARAMS, "arguments must be an object")
-        customer = call.customer.slug if call.customer is not None else None
+        customer = _customer(call, instance)
         try:
             return await instance.call(target.name, args, customer=customer)
         except RpcError:
@@ -44,3 +47,14 @@ class VendorConnector:
         except Exception as exc:  # a bug: nothing of what it was handling may leave
             log.error("connector %s/%s: %s in %s", instance.tenant, self.name, type(exc).__name__, target.name)
             raise RpcError(Code.INTERNAL, f"connector {self.name!r} failed unexpectedly") from None
+
+
+def _customer(call: Call, instance: VendorInstance) -> str | None:
+    """The slug of the customer the call is bound to: the chain's fact, else the principal's own binding.
+    A binding this instance cannot resolve stays a binding (and is refused), never the whole tenant."""
+    if call.customer is not None:
+        return call.customer.slug
+    principal = call.principal
+    if principal is None or principal.customer_id is None:
+        return None
+    return instance.customer_slugs.get(principal.customer_id, _UNMAPPED)

@@ -65,6 +65,7 @@ class VendorInstance:
         tenant: str,
         name: str | None = None,
         customers: Mapping[str, str] | None = None,
+        customer_slugs: Mapping[str, str] | None = None,
         pacer: Pacer | None = None,
         sleep: Any = None,
     ) -> None:
@@ -74,6 +75,8 @@ class VendorInstance:
         self.tenant = tenant
         self.customers: Mapping[str, str] = dict(customers or {})
         """Customer slug -> this vendor's id for it (``msplex customer map``)."""
+        self.customer_slugs: Mapping[str, str] = dict(customer_slugs or {})
+        """Customer id -> slug, for the mapped customers."""
         self.readiness = Readiness()
         self._auth = auth
         self.fix = f"run `msplex connect {vendor.kind} --tenant {tenant} --instance {self.name}`"
@@ -140,9 +143,10 @@ class VendorInstance:
             return Scope(term=term)
         vendor_id = self.customers.get(customer)
         if vendor_id is None:
+            slug = customer if customer.isprintable() else "CUSTOMER"
             raise ToolError(
-                f"customer {customer!r} has no {self.vendor.title} {term} mapped on connector {self.name!r}; "
-                f"an admin maps it with `msplex customer map {customer} --tenant {self.tenant} "
+                f"the customer this call is bound to has no {self.vendor.title} {term} mapped on connector "
+                f"{self.name!r}; an admin maps it with `msplex customer map {slug} --tenant {self.tenant} "
                 f"--connector {self.name} --vendor-id ID`"
             )
         return Scope(customer, vendor_id, term)

@@ -2,12 +2,15 @@
 
 A vendor module (``msplex.connectors.<kind>``) exports ``VENDOR: Vendor``. Kinds are listed here
 up front, so adding a vendor module needs no edit elsewhere; a kind whose module is not there
-yet is simply unavailable (``msplex connect`` lists only the available ones).
+yet is simply unavailable (``msplex connect`` lists only the available ones). Further vendor
+modules (a plugin, a test's vendor) are named in ``MSPLEX_VENDOR_MODULES`` (comma-separated
+importable modules, each exporting ``VENDOR``); the gateway and the CLI both read it.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from functools import cache
 
 from msplex.connectors.framework.spec import Vendor
@@ -56,8 +59,23 @@ def _load(kind: str) -> Vendor | None:
     return found if isinstance(found, Vendor) else None
 
 
+@cache
+def _plugins(names: str) -> dict[str, Vendor]:
+    out: dict[str, Vendor] = {}
+    for name in (n.strip() for n in names.split(",")):
+        if name:
+            found = getattr(importlib.import_module(name), "VENDOR", None)
+            if isinstance(found, Vendor):
+                out[found.kind] = found
+    return out
+
+
+def _extra() -> dict[str, Vendor]:
+    return {**_plugins(os.environ.get("MSPLEX_VENDOR_MODULES", "")), **_EXTRA}
+
+
 def vendor(kind: str) -> Vendor:
-    found = _EXTRA.get(kind) or _load(kind)
+    found = _extra().get(kind) or _load(kind)
     if found is None:
         raise UnknownVendor(kind)
     return found
@@ -65,4 +83,4 @@ def vendor(kind: str) -> Vendor:
 
 def available() -> list[Vendor]:
     found = [v for kind in KINDS if (v := _load(kind)) is not None]
-    return found + [v for k, v in _EXTRA.items() if k not in KINDS]
+    return found + [v for k, v in _extra().items() if k not in KINDS]
