@@ -52,6 +52,6 @@ VENDOR = Vendor(
     companies=_companies,
     rate=RateLimit(requests=300, per_seconds=60, backoff=2.0, backoff_max=30.0, max_wait=30.0, retries=4),
     secret_fields=frozenset({"password", "otp_secret"}),
-    base_url_help="your Hudu address, e.g. https://acme.huducloud.com (its API root /api/v1 also works)",
+    base_url_help="Hudu instance's address, e.g. https://acme.huducloud.com (its API root /api/v1 also works)",
     customer_term="company",
 )
