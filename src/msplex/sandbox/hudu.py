@@ -438,8 +438,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m msplex.sandbox.hudu", description=main.__doc__)
     parser.add_argument("--port", type=int, default=8781)
     parser.add_argument("--key", action="append", help=f"an accepted API key (repeatable; default {DEMO_KEY})")
+    parser.add_argument("--limit", type=int, default=300, help="requests per key per 60 s window (300)")
     args = parser.parse_args(argv)
-    fake = HuduFake(args.key or (DEMO_KEY,))
+    fake = HuduFake(args.key or (DEMO_KEY,), limit=args.limit)
     print(f"Hudu fake on http://127.0.0.1:{args.port} (API root /api/v1)", flush=True)
     uvicorn.run(fake, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off")
 
