@@ -275,3 +275,5 @@ class StatusReport:
     unhealthy: tuple[UnhealthyUpstream, ...]
     tenants_with_connectors: int
     """How many tenants have at least one enabled upstream (the connectors' spread, for ``msplex status``)."""
+    connectors_by_tenant: Mapping[str, int] = field(default_factory=dict)
+    """Connectors (upstreams and vendor connectors) per tenant slug."""
