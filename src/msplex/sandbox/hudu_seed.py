@@ -3,7 +3,9 @@
 Contoso has 30 computers, so its asset list needs two pages of Hudu's default 25; every company has
 asset passwords whose ``password`` and ``otp_secret`` are plaintext, as Hudu returns them, so
 redaction has something real to hide; and one article quotes a password in its text, as
-technicians do, so scrubbing by value has something to find. The values are fixed, so tests can assert they never leak.
+technicians do, so scrubbing by value has something to find; and the firewall asset keeps a
+password in a custom field, as Hudu layouts with a Password field do. The values are fixed, so
+tests can assert they never leak.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ CONTOSO = 1
 FABRIKAM = 2
 STAMP = "2026-01-15T09:30:00.000Z"
 _FW_MAC = "00:1A:2B:FF:00:01"
+_FW_PW = "Local Admin Password"
 
 SECRETS: tuple[str, ...] = (
     "Contoso-DA-pw-7f3k9q",
@@ -25,8 +28,9 @@ SECRETS: tuple[str, ...] = (
     "Fabrikam-DA-pw-9z1c6b",
     "JBSWY3DPEHPK3PXPFABRIKAM",
     "Fabrikam-WiFi-pw-5t7y3u",
+    "Contoso-FW-local-4q8w1z",
 )
-"""Every plaintext secret in the seed (passwords and OTP secrets)."""
+"""Every plaintext secret in the seed (passwords, OTP secrets, a password-typed asset field)."""
 
 _COMPANIES = (
     (CONTOSO, "Contoso Ltd", "contoso", "Seattle", "WA", "https://contoso.example"),
@@ -34,7 +38,7 @@ _COMPANIES = (
 )
 _LAYOUT_FIELDS = {
     "Computer": ("IP Address", "MAC Address", "Operating System"),
-    "Network Device": ("IP Address", "MAC Address", "Firmware"),
+    "Network Device": ("IP Address", "MAC Address", "Firmware", "Local Admin Password"),
     "Contact": ("Email", "Phone"),
 }
 
@@ -233,7 +237,12 @@ def seed() -> dict[str, list[JSON]]:
         assets.append(asset_record(100 + n, contoso, computer, f"CON-PC{n:02d}", values, f"CSN{n:04d}"))
     assets.append(
         asset_record(
-            131, contoso, network, "CON-FW01", {"IP Address": "10.1.0.254", "MAC Address": "00:1A:2B:FF:00:01"}, "FW1"
+            131,
+            contoso,
+            network,
+            "CON-FW01",
+            {"IP Address": "10.1.0.254", "MAC Address": _FW_MAC, _FW_PW: SECRETS[6]},
+            "FW1",
         )
     )
     for n in range(1, 6):

@@ -151,6 +151,10 @@ async def test_the_api_root_may_be_given_as_the_base_url(served: tuple[HuduFake,
 
 
 READS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("asset_get", {"asset_id": 131}),
+    ("assets_list", {"company_id": CONTOSO, "page": 2}),
+    ("assets_find", {"name": "FW01"}),
+    ("assets_find", {"ip": "10.1.0.254"}),
     ("article_get", {"article_id": 402}),
     ("articles_search", {}),
     ("asset_passwords_list", {}),
@@ -183,6 +187,15 @@ async def test_links_and_flags_named_after_passwords_are_kept(hudu: VendorInstan
     layouts = await ok(hudu, "asset_layouts_list", {})
     assert company["credentials_url"] == "/c/contoso-1/passwords" and "passwords_url" not in company
     assert {layout["includes_credentials"] for layout in layouts["items"]} == {True}
+
+
+async def test_a_password_kept_in_an_asset_field_is_redacted(hudu: VendorInstance) -> None:
+    firewall = await ok(hudu, "asset_get", {"asset_id": 131})
+    (field,) = [f for f in firewall["fields"] if f["label"] == "Local Admin Password"]
+    assert field["secret_value"] is None and field["secret_value_redacted"] is True and "value" not in field
+    assert {f["label"]: f.get("value") for f in firewall["fields"]}["IP Address"] == "10.1.0.254"
+    guessed = await ok(hudu, "assets_find", {"ip": SECRETS[6]})  # a field value search is no password oracle
+    assert guessed["items"] == []
 
 
 async def test_password_fields_are_null_and_flagged(hudu: VendorInstance) -> None:

@@ -7,6 +7,7 @@ Hudu (msp-apis.md §2): ``/api/v1`` under the instance's address, 1-based ``page
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
@@ -16,6 +17,7 @@ from msplex.connectors.framework import JSON, ToolContext, ToolError, page_resul
 __all__ = [
     "API_ROOT",
     "SNIPPET",
+    "asset",
     "fetch_one",
     "fetch_page",
     "owner",
@@ -52,6 +54,25 @@ async def fetch_page(ctx: ToolContext, resource: str, params: JSON, *, page: int
     if not isinstance(items, list):
         raise ToolError(f"Hudu answered GET {resource} with an unexpected shape")
     return [item for item in items if isinstance(item, dict)]
+
+
+_SECRET_LABEL = re.compile(
+    r"password|passcode|passphrase|secret|\bpin\b|api.?key|token|recovery|private.?key|\botp\b|credential",
+    re.IGNORECASE,
+)
+
+
+def asset(record: JSON) -> JSON:
+    """An asset whose custom fields labelled like a secret (a layout's Password or confidential field:
+    "Local Admin Password", "Wi-Fi key", ...) hold their value as ``secret_value``, which structural
+    redaction nulls (``secret_value_redacted: true``) and scrubs from the whole result. Hudu names the
+    field only by its label in an asset, so the label decides."""
+    fields = []
+    for field in record.get("fields") or []:
+        if isinstance(field, dict) and "value" in field and _SECRET_LABEL.search(str(field.get("label") or "")):
+            field = {**{k: v for k, v in field.items() if k != "value"}, "secret_value": field["value"]}
+        fields.append(field)
+    return {**record, "fields": fields} if "fields" in record else record
 
 
 _PLAIN_NAMES = {"passwords_url": "credentials_url", "include_passwords": "includes_credentials"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from msplex.connectors.framework import JSON, ToolContext, ToolError, ToolSpec, page_result
-from msplex.connectors.hudu._api import SNIPPET, fetch_one, fetch_page, owner, owner_of_resource, plain, text_of
+from msplex.connectors.hudu._api import SNIPPET, asset, fetch_one, fetch_page, owner, owner_of_resource, plain, text_of
 from msplex.connectors.hudu._schemas import (
     ACTIVITY,
     ARTICLE_SUMMARY,
@@ -81,6 +81,7 @@ async def company_context(ctx: ToolContext, args: JSON) -> JSON:
     )
     ctx.scope.check(company.get("id"), f"company {company_id}")
     passwords["items"] = [shape(p) for p in passwords["items"]]
+    assets["items"] = [asset(a) for a in assets["items"]]
     articles["items"] = [
         {**{k: a.get(k) for k in ("id", "name", "company_id", "draft", "updated_at")}, "snippet": _snip(a)}
         for a in articles["items"]

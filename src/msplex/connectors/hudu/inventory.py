@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from msplex.connectors.framework import JSON, ToolContext, ToolError, ToolSpec, page_result, paged_output
-from msplex.connectors.hudu._api import fetch_one, fetch_page, owner, plain, scoped_page
+from msplex.connectors.hudu._api import asset, fetch_one, fetch_page, owner, plain, scoped_page
 from msplex.connectors.hudu._schemas import ASSET, COMPANY, COMPANY_ID, LAYOUT, obj, paged
 
 __all__ = ["TOOLS"]
@@ -45,25 +45,26 @@ async def assets_list(ctx: ToolContext, args: JSON) -> JSON:
         "search": args.get("search"),
         "archived": "true" if args.get("archived") else None,
     }
-    return await scoped_page(ctx, "assets", args, params)
+    return await scoped_page(ctx, "assets", args, params, asset)
 
 
 async def asset_get(ctx: ToolContext, args: JSON) -> JSON:
     aid = args["asset_id"]
     cid = ctx.scope.pin(args.get("company_id"))
     if cid is not None:
-        asset = await fetch_one(ctx, "assets", aid, sub=f"companies/{cid}/assets/{aid}")
+        record = await fetch_one(ctx, "assets", aid, sub=f"companies/{cid}/assets/{aid}")
     else:
         found = await fetch_page(ctx, "assets", {"id": aid}, page=1, page_size=1)
         if not found:
             raise ToolError(f"asset {aid} not found")
-        asset = found[0]
-    ctx.scope.check(asset.get("company_id"), f"asset {aid}")
-    return asset
+        record = found[0]
+    ctx.scope.check(record.get("company_id"), f"asset {aid}")
+    return asset(record)
 
 
 async def assets_find(ctx: ToolContext, args: JSON) -> JSON:
-    """By name Hudu searches itself; by IP or MAC the connector reads asset fields page by page."""
+    """By name Hudu searches itself; by IP or MAC the connector reads asset fields page by page (never a
+    secret field's value: a search must not confirm a guessed password)."""
     name, ip, mac = args.get("name"), args.get("ip"), args.get("mac")
     if sum(x is not None for x in (name, ip, mac)) != 1:
         raise ToolError("give exactly one of name, ip or mac")
@@ -72,14 +73,15 @@ async def assets_find(ctx: ToolContext, args: JSON) -> JSON:
     if name is not None:
         size = args.get("page_size", 25)
         raw = await fetch_page(ctx, "assets", {"company_id": cid, "search": name}, page=page, page_size=size)
-        return page_result(ctx.scope.keep(raw, owner), page=page, page_size=size, has_more=len(raw) >= size)
+        items = [asset(a) for a in ctx.scope.keep(raw, owner)]
+        return page_result(items, page=page, page_size=size, has_more=len(raw) >= size)
     wanted, normal = (str(ip).strip(), str) if ip is not None else (_mac(str(mac)), _mac)
     matches: list[JSON] = []
     pages = args.get("max_pages", 5)
     current, raw = page, [{}] * SCAN_PAGE
     while current < page + pages and len(raw) >= SCAN_PAGE:
         raw = await fetch_page(ctx, "assets", {"company_id": cid}, page=current, page_size=SCAN_PAGE)
-        matches += [a for a in ctx.scope.keep(raw, owner) if _has_value(a, wanted, normal)]
+        matches += [a for a in map(asset, ctx.scope.keep(raw, owner)) if _has_value(a, wanted, normal)]
         current += 1
     more = len(raw) >= SCAN_PAGE
     result = page_result(matches, page=page, page_size=SCAN_PAGE, has_more=more)
