@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from starlette.responses import JSONResponse
 
-from msplex.connectors.framework import InstanceConfig, NotReady, VendorInstance
+from msplex.connectors.framework import InstanceConfig, NotReady, VendorError, VendorInstance
 from msplex.connectors.hudu import VENDOR
+from msplex.sandbox._server import serve_in_thread
 from msplex.sandbox.hudu import DEMO_KEY, HuduFake
 from msplex.sandbox.hudu_seed import CONTOSO, FABRIKAM, SECRETS
 
@@ -140,6 +142,23 @@ async def test_a_bad_key_is_reported_as_not_ready(served: tuple[HuduFake, str]) 
             await instance.validate()
     assert "rejected" in caught.value.message and "wrong" not in caught.value.message
     assert instance.readiness.ready is False
+
+
+async def test_a_base_url_that_is_not_hudu_is_reported() -> None:
+    async def not_hudu(scope: Any, receive: Any, send: Any) -> None:
+        await JSONResponse({"status": "ok"})(scope, receive, send)
+
+    running = serve_in_thread(not_hudu)
+    try:
+        async with httpx.AsyncClient() as client:
+            instance = VendorInstance(
+                VENDOR, InstanceConfig(base_url=running.url), KeyAuth(DEMO_KEY), client, tenant="a"
+            )
+            with pytest.raises(VendorError) as caught:
+                await instance.validate()
+    finally:
+        running.stop()
+    assert caught.value.message.endswith("does not answer like Hudu's API; check --base-url")
 
 
 async def test_the_api_root_may_be_given_as_the_base_url(served: tuple[HuduFake, str]) -> None:

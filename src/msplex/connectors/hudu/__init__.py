@@ -9,7 +9,16 @@ maps to a Hudu company id; see each module for how its tools scope to it.
 
 from __future__ import annotations
 
-from msplex.connectors.framework import ApiKeyHeader, Company, Flag, RateLimit, ToolContext, Vendor
+from msplex.connectors.framework import (
+    ApiKeyHeader,
+    Company,
+    Flag,
+    RateLimit,
+    ToolContext,
+    ToolError,
+    Vendor,
+    VendorError,
+)
 from msplex.connectors.hudu import context, inventory, knowledge, passwords
 from msplex.connectors.hudu._api import fetch_page
 
@@ -20,7 +29,14 @@ _SCAN = 100
 
 async def _validate(ctx: ToolContext) -> None:
     """One cheap call that needs a valid key (``/api_info`` may not)."""
-    await fetch_page(ctx, "companies", {}, page=1, page_size=1)
+    try:
+        await fetch_page(ctx, "companies", {}, page=1, page_size=1)
+    except VendorError:
+        raise
+    except ToolError:
+        raise VendorError(
+            "vendor", f"{ctx.config.base_url} does not answer like Hudu's API; check --base-url"
+        ) from None
 
 
 async def _companies(ctx: ToolContext) -> list[Company]:
