@@ -80,6 +80,8 @@ class UpstreamRecord:
     prefix: bool
     enabled: bool
     created_at: datetime
+    env_names: tuple[str, ...] = ()
+    """A stdio child's secret environment variables (names only)."""
 
 
 @dataclass(frozen=True, slots=True)
