@@ -40,6 +40,7 @@ from starlette.routing import Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from msplex.sandbox._server import Running, serve_in_thread
+from msplex.sandbox.hudu_listings import LISTINGS, SINGULAR
 from msplex.sandbox.hudu_seed import STAMP, article_record, asset_record, seed
 
 __all__ = ["DEMO_KEY", "NOT_REPRODUCED", "HuduFake", "Recorded"]
@@ -66,86 +67,6 @@ class Recorded:
     query: dict[str, str]
     key: str | None
     status: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Listing:
-    resource: str
-    envelope: str | None
-    """The key a list is wrapped in; ``None``: a bare array."""
-    filters: Callable[[JSON, dict[str, str]], bool]
-    honours_page_size: bool = True
-
-
-def _eq(record: JSON, query: dict[str, str], *names: str) -> bool:
-    """Each named query parameter present must equal the record's field (ids as integers, names case-insensitively)."""
-    for name in names:
-        if name not in query:
-            continue
-        want, have = query[name], record.get(name)
-        if isinstance(have, bool):
-            if want.lower() not in ("true", "1") if have else want.lower() in ("true", "1"):
-                return False
-        elif str(have if have is not None else "").lower() != want.lower():
-            return False
-    return True
-
-
-def _search(record: JSON, query: dict[str, str], *fields: str) -> bool:
-    term = query.get("search", "").lower()
-    return not term or any(term in str(record.get(f) or "").lower() for f in fields)
-
-
-def _archived(record: JSON, query: dict[str, str]) -> bool:
-    wanted = query.get("archived", "false").lower() in ("true", "1")
-    return bool(record.get("archived")) == wanted
-
-
-_LISTINGS = {
-    "companies": _Listing(
-        "companies",
-        "companies",
-        lambda r, q: _eq(r, q, "name", "slug", "id_in_integration", "id_number") and _search(r, q, "name", "nickname"),
-    ),
-    "assets": _Listing(
-        "assets",
-        "assets",
-        lambda r, q: (
-            _eq(r, q, "id", "company_id", "asset_layout_id", "name", "primary_serial", "slug")
-            and _search(r, q, "name", "primary_serial")
-            and _archived(r, q)
-        ),
-    ),
-    "asset_layouts": _Listing("asset_layouts", "asset_layouts", lambda r, q: _eq(r, q, "name", "slug"), False),
-    "articles": _Listing(
-        "articles",
-        "articles",
-        lambda r, q: _eq(r, q, "name", "company_id", "draft", "slug") and _search(r, q, "name", "content"),
-    ),
-    "asset_passwords": _Listing(
-        "asset_passwords",
-        "asset_passwords",
-        lambda r, q: _eq(r, q, "company_id", "name", "slug") and _search(r, q, "name", "username", "description"),
-    ),
-    "websites": _Listing("websites", None, lambda r, q: _eq(r, q, "name", "slug") and _search(r, q, "name")),
-    "procedures": _Listing("procedures", "procedures", lambda r, q: _eq(r, q, "name", "company_id", "slug")),
-    "activity_logs": _Listing(
-        "activity_logs",
-        None,
-        lambda r, q: (
-            _eq(r, q, "user_id", "user_email", "resource_id", "resource_type", "action_message")
-            and (not q.get("start_date") or str(r["created_at"]) >= q["start_date"])
-        ),
-    ),
-}
-_SINGULAR = {
-    "companies": "company",
-    "asset_layouts": "asset_layout",
-    "articles": "article",
-    "asset_passwords": "asset_password",
-    "procedures": "procedure",
-    "websites": None,
-}
 
 
 def _not_found() -> HTMLResponse:
@@ -269,7 +190,7 @@ class HuduFake:
         return next((r for r in self.data[resource] if r["id"] == rid), None)
 
     async def _list(self, request: Request) -> Response:
-        listing = _LISTINGS.get(request.path_params["resource"])
+        listing = LISTINGS.get(request.path_params["resource"])
         if listing is None:
             return _not_found()
         query = dict(request.query_params)
@@ -287,7 +208,7 @@ class HuduFake:
         record = self._find(resource, request.path_params["id"])
         if record is None:
             return _error(404, "Record not found")
-        singular = _SINGULAR.get(resource)
+        singular = SINGULAR.get(resource)
         return JSONResponse(record if singular is None else {singular: record})
 
     async def _asset(self, request: Request) -> Response:
