@@ -55,6 +55,9 @@ NOT_REPRODUCED = (
     "search ranking: search is a case-insensitive substring match on name (and content for articles)",
     "validation beyond required fields (name, asset_layout_id) and known company and layout ids",
     "HTML sanitising of article content; slugs are not regenerated on rename",
+    "the throttle's real discriminator and figure (here per API key, 300 per 60 s window; both unverified)",
+    "activity log entries for reads (the fake logs its writes only, besides the seeded entries)",
+    "GET /assets/{id} and other routes the public clients do not use",
 )
 
 _ARTICLE_FIELDS = ("name", "content", "company_id", "folder_id", "draft", "enable_sharing", "slug")
