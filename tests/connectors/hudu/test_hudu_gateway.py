@@ -175,12 +175,18 @@ async def test_a_customer_cannot_read_a_foreign_record(setup: Setup, tool: str, 
     assert err and "not found" in text and "Fabrikam" not in text
 
 
-async def test_a_customer_cannot_write_a_foreign_record(setup: Setup) -> None:
+async def test_a_customer_cannot_write_a_foreign_record_even_once_approved(setup: Setup) -> None:
     puts, posts = len(setup.fake.hits("PUT")), len(setup.fake.hits("POST"))
     err, _, text = await call(setup, setup.contoso, "article_create", {"name": "x", "company_id": FABRIKAM})
     assert err and "not found" in text
-    err, _, text = await call(setup, setup.contoso, "article_update", {"article_id": 403, "name": "pwned"})
-    assert err
+    args = {"article_id": 403, "name": "pwned"}  # article_update replaces content: held for an approval first
+    async with connect(setup.url, setup.contoso) as client:
+        held = await client.call_tool("hudu__article_update", args)
+        assert held.is_error and held.meta is not None
+        approval = held.meta["msplex/approval"]["id"]
+        await setup.gw.acli("approvals", "approve", "--tenant", TENANT, approval)
+        refused = await client.call_tool("hudu__article_update", args, meta={"msplex/approval": approval})
+    assert refused.is_error and "not found" in str(refused.content)
     assert (len(setup.fake.hits("PUT")), len(setup.fake.hits("POST"))) == (puts, posts)
     assert next(a for a in setup.fake.data["articles"] if a["id"] == 403)["name"] == "Fabrikam printer fix"
 
