@@ -1,0 +1,59 @@
+"""Serve an ASGI app on 127.0.0.1 (a free port unless one is given) in a thread with its own event loop.
+
+A thread, not a task on the caller's loop: a vendor fake must keep answering while its caller blocks
+(a test running ``msplex connect`` in a subprocess, a CLI validating a credential against it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+__all__ = ["Running", "serve_in_thread"]
+
+
+@dataclass
+class Running:
+    """A served app: ``url`` is its root (no trailing slash); ``stop`` shuts it down and joins the thread."""
+
+    port: int
+    _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+
+
+def serve_in_thread(app: Any, port: int = 0, start_timeout: float = 10.0) -> Running:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            asyncio.run(server.serve(sockets=[sock]))
+        sock.close()
+
+    thread = threading.Thread(target=run, name=f"sandbox-{sock.getsockname()[1]}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout
+    while not server.started:  # uvicorn offers no start-up event to wait on
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("the sandbox server did not start")
+        time.sleep(0.01)
+    return Running(int(sock.getsockname()[1]), server, thread)
