@@ -11,6 +11,7 @@ import pytest
 
 from msplex.sandbox._server import serve_in_thread
 from msplex.sandbox.connectwise import DEFAULT_CLIENT_ID, ConnectWiseFake
+from support.idp import Clock
 
 API = "/v4_6_release/apis/3.0"
 
@@ -22,14 +23,6 @@ def _auth(
     if client_id is not None:
         headers["clientId"] = client_id
     return headers
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 from msplex.sandbox._pax8_seed import ACME, GLOBEX, pid
 from msplex.sandbox._server import serve_in_thread
 from msplex.sandbox.pax8 import AUDIENCE, Pax8Fake
+from support.idp import Clock
 
 CREDENTIALS = {
     "client_id": "pax8-client",
@@ -18,14 +19,6 @@ CREDENTIALS = {
     "audience": AUDIENCE,
     "grant_type": "client_credentials",
 }
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
