@@ -12,6 +12,7 @@ import pytest
 from msplex.sandbox._server import serve_in_thread
 from msplex.sandbox.connectwise import DEFAULT_CLIENT_ID, ConnectWiseFake
 from support.idp import Clock
+from support.sandbox import served
 
 API = "/v4_6_release/apis/3.0"
 
@@ -37,12 +38,8 @@ def fake(clock: Clock) -> ConnectWiseFake:
 
 @pytest.fixture
 def http(fake: ConnectWiseFake) -> Iterator[httpx.Client]:
-    server = serve_in_thread(fake.app)
-    try:
-        with httpx.Client(base_url=server.url, headers=_auth()) as client:
-            yield client
-    finally:
-        server.stop()
+    with served(fake.app, headers=_auth()) as client:
+        yield client
 
 
 def _get(http: httpx.Client, path: str, **params: Any) -> httpx.Response:

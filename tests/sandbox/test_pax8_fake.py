@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from msplex.sandbox._pax8_seed import ACME, GLOBEX, pid
-from msplex.sandbox._server import serve_in_thread
 from msplex.sandbox.pax8 import AUDIENCE, Pax8Fake
 from support.idp import Clock
+from support.sandbox import served
 
 CREDENTIALS = {
     "client_id": "pax8-client",
@@ -33,12 +33,8 @@ def fake(clock: Clock) -> Pax8Fake:
 
 @pytest.fixture
 def raw(fake: Pax8Fake) -> Iterator[httpx.Client]:
-    server = serve_in_thread(fake.app)
-    try:
-        with httpx.Client(base_url=server.url) as client:
-            yield client
-    finally:
-        server.stop()
+    with served(fake.app) as client:
+        yield client
 
 
 @pytest.fixture
