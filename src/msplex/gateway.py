@@ -22,6 +22,7 @@ from msplex import chain
 from msplex.access import Access
 from msplex.catalogue.provider import Health
 from msplex.catalogue.tenant import TenantCatalogue
+from msplex.connectors.framework.provider import TokenStores, VendorProvider, VendorServices
 from msplex.connectors.upstream.connector import ConnectorServices
 from msplex.connectors.upstream.credentials import CredentialTable
 from msplex.connectors.upstream.parked import Parked
@@ -51,6 +52,8 @@ __all__ = ["PROBE_SECONDS", "Gateway", "Metrics"]
 log = logging.getLogger("msplex.gateway")
 
 PROBE_SECONDS = 10.0
+VENDOR_TIMEOUT = 30.0
+"""Seconds one vendor HTTP request may take (a tool call may make several)."""
 
 
 class Metrics:
@@ -70,6 +73,7 @@ class _Tenant:
     catalogue: TenantCatalogue
     upstreams: UpstreamProvider
     subscriptions: Subscriptions
+    vendors: VendorProvider
 
 
 class Gateway:
@@ -87,6 +91,7 @@ class Gateway:
         stdio_user: str | None = None,
         approvals: Approvals | None = None,
         worker_limits: Limits | None = None,
+        connector_tokens: TokenStores | None = None,
     ) -> None:
         self.server_info_base = server_info
         self.state = state
@@ -105,6 +110,10 @@ class Gateway:
         self.parked = Parked(keyring, state)
         self.services = ConnectorServices(self.pool, self.credentials, self.parked, call_deadline)
         self.metrics = Metrics()
+        self._vendor_http = httpx.AsyncClient(
+            timeout=httpx.Timeout(min(call_deadline, VENDOR_TIMEOUT)), follow_redirects=False
+        )
+        self.vendor_services = VendorServices(self._vendor_http, state, connector_tokens)
         self._tenants: dict[str, _Tenant] = {}
         self._entities: Mapping[str, EntityRecord] = {}
         self._oidc: Mapping[str, OidcProviderRecord] = {}
@@ -136,6 +145,7 @@ class Gateway:
         await asyncio.gather(*self._syncing, return_exceptions=True)
         await self.pool.close()
         await self._http.aclose()
+        await self._vendor_http.aclose()
 
     # control plane ---------------------------------------------------------------
 
@@ -166,6 +176,8 @@ class Gateway:
             live = self._tenants.get(tenant.id) or self._open(tenant)
             live.upstreams.slug = tenant.slug
             live.upstreams.apply(entries)
+            live.vendors.slug = tenant.slug
+            live.vendors.apply(snapshot.connectors_of(tenant.id))
             rules = snapshot.rules.get(tenant.id, ())
             if rules != live.catalogue.access.rules or tenant.id in changed_entities:
                 live.catalogue.access = Access(rules)
@@ -185,7 +197,9 @@ class Gateway:
         catalogue.add(provider)
         subscriptions = Subscriptions(lambda uri: catalogue.current.route_uri(uri))
         provider.subscriptions = subscriptions
-        live = _Tenant(catalogue, provider, subscriptions)
+        vendors = VendorProvider(tenant.id, tenant.slug, catalogue, self.vendor_services)
+        catalogue.add(vendors)
+        live = _Tenant(catalogue, provider, subscriptions, vendors)
         self._tenants[tenant.id] = live
         return live
 

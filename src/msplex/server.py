@@ -32,6 +32,7 @@ from msplex.mcp.session_ids import MAX_AGE_SECONDS, SessionCodec
 from msplex.mcp.session_state import SessionState
 from msplex.state import open_state
 from msplex.store import Store
+from msplex.store.connectors import StoredToken
 from msplex.store.records import ControlSnapshot, UpstreamHealth
 from msplex.upstream import default_stdio_user
 from msplex.workers import Limits
@@ -84,6 +85,7 @@ class GatewayApp:
             stdio_user=default_stdio_user(settings.stdio_user),
             approvals=approvals,
             worker_limits=Limits(settings.worker_concurrency, settings.worker_queue, settings.worker_queue_seconds),
+            connector_tokens=lambda tenant, name: StoredToken(store, tenant, name),
         )
         self.sessions = SessionState(self.state)
         self.edge = Edge(

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
         default="msplex:", min_length=1, description="Key and channel prefix in Redis (one per deployment)"
     )
     secret_key: SecretStr | None = None
+    vault_key: SecretStr | None = Field(
+        default=None, description="Connector credential keys (comma-separated, primary first); default: home/vault.key"
+    )
 
     # Enforcement: approvals (chain stage 10) and the worker pool per connector instance (stage 11)
     approval_ttl_seconds: float = Field(
@@ -131,7 +134,7 @@ class Settings(BaseSettings):
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser().absolute()
 
-    @field_validator("secret_key", mode="before")
+    @field_validator("secret_key", "vault_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -18,6 +18,7 @@ from msplex.state import SharedState, open_state
 from msplex.store.models import utcnow
 from msplex.store.records import (
     ITEM_KINDS,
+    ConnectorEntry,
     ControlSnapshot,
     CustomerRecord,
     EntityRecord,
@@ -40,6 +41,7 @@ def snapshot(
     customers: Sequence[CustomerRecord] = (),
     entities: Sequence[EntityRecord] = (),
     oidc: Sequence[OidcProviderRecord] = (),
+    connectors: dict[str, Sequence[ConnectorEntry]] | None = None,
 ) -> ControlSnapshot:
     """Tenants as ``(id, slug, allow_anonymous)``; tokens as ``plaintext -> (tenant id, token id)`` (members)
     or a full ``TokenEntry``. Without ``rules``, every item of every tenant is enabled for admins and members."""
@@ -60,6 +62,7 @@ def snapshot(
         entities=MappingProxyType({e.slug: e for e in entities}),
         oidc=MappingProxyType({o.tenant_id: o for o in oidc}),
         rules=MappingProxyType({t.id: tuple(rules[t.id]) if rules and t.id in rules else everything for t in records}),
+        connectors=MappingProxyType({k: tuple(v) for k, v in (connectors or {}).items()}),
     )
 
 

@@ -31,3 +31,5 @@ class Source:
     prefixed: bool
     listing: Listing
     connector: Connector
+    vendor: str | None = None
+    """The MSP vendor kind of a vendor connector instance (becomes ``Target.vendor``); ``None`` for an upstream."""

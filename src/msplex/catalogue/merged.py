@@ -77,7 +77,7 @@ class Catalogue:
             if (held := found[key].get(public)) is not None:
                 conflicts.append(Conflict(key, public, source.instance, held[1].instance))
                 return None
-            target = Target(kind, public, source.instance, name, source.connector, source.provider, item)
+            target = Target(kind, public, source.instance, name, source.connector, source.provider, item, source.vendor)
             found[key][public] = (public_item, target)
             if key in tables:
                 tables[key][public] = target

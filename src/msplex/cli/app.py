@@ -15,7 +15,18 @@ import httpx
 import typer
 
 from msplex import __version__
-from msplex.cli import approvals, client_config, customers, entities, oidc, tenants, tokens, tools, upstreams
+from msplex.cli import (
+    approvals,
+    client_config,
+    connectors,
+    customers,
+    entities,
+    oidc,
+    tenants,
+    tokens,
+    tools,
+    upstreams,
+)
 from msplex.cli._run import fail, listen_failure, load_settings, msplex_command, run_with_store
 from msplex.cli._typer import Command, Group
 from msplex.cli.status import endpoints, render_status, status_document
@@ -44,6 +55,9 @@ for _name, _group in (
     ("entity", entities.app),
     ("oidc", oidc.app),
     ("approvals", approvals.app),
+    ("connect", connectors.connect_app),
+    ("connector", connectors.connector_app),
+    ("vault", connectors.vault_app),
 ):
     app.add_typer(_group, name=_name)
 app.command("client-config", cls=Command)(client_config.client_config)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from msplex.cli._run import msplex_command, run_with_store
+from msplex.cli._run import CliError, msplex_command, run_with_store
 from msplex.cli._typer import Command, TenantOpt, group, table
 from msplex.settings import Settings
 from msplex.store import Store
@@ -54,5 +54,52 @@ def customer_remove(slug: Annotated[str, typer.Argument(metavar="SLUG")], tenant
     async def go(store: Store, settings: Settings) -> None:
         await store.tenant(tenant).remove_customer(slug)
         typer.echo(f"Removed customer '{slug}' of tenant '{tenant}' (and its tokens and entities).")
+
+    run_with_store(go)
+
+
+ConnectorOpt = Annotated[str, typer.Option("--connector", "-c", help="Connector instance name.", metavar="NAME")]
+
+
+@app.command("map", cls=Command)
+def customer_map(
+    slug: Annotated[str, typer.Argument(metavar="SLUG")],
+    tenant: TenantOpt,
+    connector: ConnectorOpt,
+    vendor_id: Annotated[
+        str, typer.Option("--vendor-id", help="The customer's id in the vendor (Halo client id, ...).", metavar="ID")
+    ],
+) -> None:
+    """Map a customer to its id in a connector's vendor: calls bound to it reach only that record's data."""
+
+    async def go(store: Store, settings: Settings) -> None:
+        await store.tenant(tenant).connectors.map_customer(slug, connector, vendor_id)
+        typer.echo(f"Mapped customer '{slug}' to {vendor_id} on connector '{connector}' of tenant '{tenant}'.")
+
+    run_with_store(go)
+
+
+@app.command("discover", cls=Command)
+def customer_discover(
+    tenant: TenantOpt,
+    connector: ConnectorOpt,
+    apply: Annotated[bool, typer.Option("--apply", help="Map the unambiguous matches.")] = False,
+) -> None:
+    """Propose customers' vendor ids by matching names (ambiguity is refused, never guessed)."""
+    from msplex.connectors.manage import ConnectFailed, discover
+
+    async def go(store: Store, settings: Settings) -> None:
+        try:
+            proposals = await discover(store, tenant, connector, apply=apply)
+        except ConnectFailed as exc:
+            raise CliError(str(exc)) from None
+        rows = [[p.customer, p.verdict, p.describe()] for p in proposals]
+        typer.echo(table(rows, ["CUSTOMER", "VERDICT", "DETAIL"]) if rows else f"No customers in tenant '{tenant}'.")
+        matches = sum(1 for p in proposals if p.verdict == "match")
+        if apply:
+            typer.echo(f"Mapped {matches} customer(s); map the others by hand with `customer map`.")
+        elif matches:
+            again = msplex_command(f"customer discover -t {tenant} -c {connector} --apply")
+            typer.echo(f"Apply the {matches} match(es): {again}")
 
     run_with_store(go)

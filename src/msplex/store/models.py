@@ -19,9 +19,11 @@ __all__ = [
     "ApiToken",
     "ApprovalRequest",
     "Base",
+    "Connector",
     "ControlState",
     "Counter",
     "Customer",
+    "CustomerVendorId",
     "EndedSession",
     "Entity",
     "ItemRule",
@@ -252,3 +254,42 @@ class ApprovalRequest(TenantOwned, Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reason: Mapped[str | None] = mapped_column(sa.Text)
     executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Connector(TenantOwned, Base):
+    """A vendor connector instance (``msplex connect``): its settings in clear, its secrets and its
+    current OAuth token sealed by the vault, each bound (AAD) to tenant, row and purpose."""
+
+    __tablename__ = "connectors"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name", name="uq_connectors_tenant_name"),)
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(63))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    base_url: Mapped[str] = mapped_column(sa.Text)
+    token_url: Mapped[str | None] = mapped_column(sa.Text)
+    settings: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    secret_fields: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    secrets_enc: Mapped[str] = mapped_column(sa.Text)
+    token_enc: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerVendorId(TenantOwned, Base):
+    """A customer's id in one connector's vendor (Halo client id, Hudu company id, ...): one per
+    customer and connector, and no vendor id claimed by two customers of the same connector."""
+
+    __tablename__ = "customer_vendor_ids"
+    __table_args__ = (
+        sa.UniqueConstraint("connector_id", "customer_id", name="uq_customer_vendor_ids_customer"),
+        sa.UniqueConstraint("connector_id", "vendor_id", name="uq_customer_vendor_ids_vendor"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    connector_id: Mapped[str] = mapped_column(sa.ForeignKey("connectors.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    vendor_id: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

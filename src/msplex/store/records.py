@@ -22,6 +22,8 @@ __all__ = [
     "ITEM_KINDS",
     "ROLES",
     "Audience",
+    "ConnectorEntry",
+    "ConnectorRecord",
     "ControlSnapshot",
     "CustomerRecord",
     "EntityRecord",
@@ -78,6 +80,34 @@ class UpstreamRecord:
     prefix: bool
     enabled: bool
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorRecord:
+    """A vendor connector instance as listed to operators: which secret fields are set, never their values."""
+
+    id: str
+    tenant_id: str
+    name: str
+    kind: str
+    base_url: str
+    token_url: str | None
+    settings: Mapping[str, str]
+    secret_fields: tuple[str, ...]
+    customers: Mapping[str, str]
+    """Customer slug -> its id in this vendor."""
+    created_at: datetime
+    updated_at: datetime
+    customer_slugs: Mapping[str, str] = field(default_factory=dict)
+    """Customer id -> slug, for the customers in ``customers`` (a principal names its customer by id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorEntry:
+    """A connector instance as the gateway runs it: the record plus its opened secrets (memory only)."""
+
+    record: ConnectorRecord
+    secrets: Mapping[str, str] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,12 +218,19 @@ class ControlSnapshot:
     rules: Mapping[str, tuple[ItemRuleRecord, ...]] = field(default_factory=lambda: MappingProxyType({}))
     entities: Mapping[str, EntityRecord] = field(default_factory=lambda: MappingProxyType({}))
     oidc: Mapping[str, OidcProviderRecord] = field(default_factory=lambda: MappingProxyType({}))
+    connectors: Mapping[str, tuple[ConnectorEntry, ...]] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False
+    )
+    """Vendor connector instances per tenant id, in creation order (holds opened secrets)."""
 
     def authenticate(self, token: str) -> TokenEntry | None:
         return self.tokens.get(hash_token(token))
 
     def upstreams_of(self, tenant_id: str) -> tuple[UpstreamEntry, ...]:
         return self.upstreams.get(tenant_id, ())
+
+    def connectors_of(self, tenant_id: str) -> tuple[ConnectorEntry, ...]:
+        return self.connectors.get(tenant_id, ())
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,21 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from msplex.store.connectors import ConnectorSecretUnavailable, customer_maps, open_entry
 from msplex.store.errors import SecretUnavailable
-from msplex.store.models import ApiToken, ControlState, Customer, Entity, ItemRule, OidcProvider, Tenant, Upstream
+from msplex.store.models import (
+    ApiToken,
+    Connector,
+    ControlState,
+    Customer,
+    Entity,
+    ItemRule,
+    OidcProvider,
+    Tenant,
+    Upstream,
+)
 from msplex.store.records import (
+    ConnectorEntry,
     ControlSnapshot,
     ItemRuleRecord,
     TenantRecord,
@@ -66,6 +78,15 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
         rules[rule.tenant_id].append(rule_record(rule))
     entities = {row.slug: entity_record(row) for row in await session.scalars(sa.select(Entity))}
     oidc = {row.tenant_id: oidc_record(row) for row in await session.scalars(sa.select(OidcProvider))}
+    connectors: dict[str, list[ConnectorEntry]] = defaultdict(list)
+    maps = await customer_maps(session)
+    for conn in await session.scalars(sa.select(Connector).order_by(Connector.created_at, Connector.id)):
+        try:
+            entry = open_entry(store, conn, by_id[conn.tenant_id].slug, maps.get(conn.id, ({}, {})))
+        except ConnectorSecretUnavailable as exc:
+            log.error("skipping connector: %s", exc.message)
+            continue
+        connectors[conn.tenant_id].append(entry)
     return ControlSnapshot(
         version=int(version or 0),
         tenants=MappingProxyType({t.slug: t for t in tenants}),
@@ -76,4 +97,5 @@ async def load_snapshot(session: AsyncSession, store: Store) -> ControlSnapshot:
         rules=MappingProxyType({k: tuple(v) for k, v in rules.items()}),
         entities=MappingProxyType(entities),
         oidc=MappingProxyType(oidc),
+        connectors=MappingProxyType({k: tuple(v) for k, v in connectors.items()}),
     )

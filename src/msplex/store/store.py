@@ -36,6 +36,7 @@ from msplex.store.records import ControlSnapshot, TenantRecord, TokenRecord, Ups
 from msplex.store.replicas import ReplicaMixin
 from msplex.store.snapshot import load_snapshot
 from msplex.store.tenant import TenantStore, _new_id, headers_aad, new_token, token_record, upstream_spec
+from msplex.vault.keys import VaultKeys
 
 if TYPE_CHECKING:
     from msplex.settings import Settings
@@ -54,16 +55,18 @@ def _tenant_record(row: Tenant) -> TenantRecord:
 class Store(ReplicaMixin, SessionMixin):
     """Async repository over one engine; safe to share across tasks."""
 
-    def __init__(self, engine: AsyncEngine, keyring: Keyring) -> None:
+    def __init__(self, engine: AsyncEngine, keyring: Keyring, vault: VaultKeys | None = None) -> None:
         self.engine = engine
         self.keyring = keyring
+        self.vault = vault or VaultKeys(keyring)
+        """Seals connector credentials (``MSPLEX_VAULT_KEY`` or ``home/vault.key``)."""
         self._read = async_sessionmaker(engine, expire_on_commit=False)
         self._write = async_sessionmaker(engine.execution_options(**IMMEDIATE), expire_on_commit=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
         settings.ensure_home()
-        return cls(make_engine(settings.database_url), Keyring.load(settings))
+        return cls(make_engine(settings.database_url), Keyring.load(settings), VaultKeys.load(settings))
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -53,6 +53,7 @@ from msplex.upstream.base import UpstreamSpec
 
 if TYPE_CHECKING:
     from msplex.store.approvals import TenantApprovals
+    from msplex.store.connectors import TenantConnectors
     from msplex.store.store import Store
 
 __all__ = [
@@ -120,6 +121,13 @@ class TenantStore:
     def __init__(self, store: Store, slug: str) -> None:
         self._store = store
         self.slug = slug
+
+    @property
+    def connectors(self) -> TenantConnectors:
+        """The tenant's vendor connector instances and customers' vendor ids (``msplex.store.connectors``)."""
+        from msplex.store.connectors import TenantConnectors
+
+        return TenantConnectors(self._store, self)
 
     @property
     def approvals(self) -> TenantApprovals:

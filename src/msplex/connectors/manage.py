@@ -1,0 +1,172 @@
+"""Creating, checking and scoping vendor connector instances: the service behind ``msplex connect``,
+``msplex customer discover`` and the admin API's connector routes (one code path for both).
+
+``connect`` validates before it saves: the vendor's live check runs with the new credentials, and
+only when it passes are they sealed into the vault, so a typo never replaces working credentials.
+A failure is a ``ConnectFailed`` naming what went wrong (unknown host, rejected secret, missing
+scope) and the fix, never carrying a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from msplex.connectors.framework.discover import Proposal, propose
+from msplex.connectors.framework.errors import NotReady, VendorError
+from msplex.connectors.framework.instance import VendorInstance
+from msplex.connectors.framework.redact import scrub_text
+from msplex.connectors.framework.registry import vendor as vendor_of
+from msplex.connectors.framework.spec import InstanceConfig, Vendor
+from msplex.store.records import ConnectorRecord
+from msplex.store.store import Store
+from msplex.vault.auth import MemoryTokens, build_auth
+
+__all__ = ["ConnectFailed", "Connected", "connect", "discover", "missing_flags", "validate_entry"]
+
+VALIDATE_TIMEOUT = 20.0
+
+
+class ConnectFailed(Exception):
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(f"{message}; {fix}" if fix else message)
+        self.message = message
+        self.fix = fix
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    record: ConnectorRecord
+    created: bool
+    tools: tuple[tuple[str, bool], ...]
+    """Public tool names and whether each is read-only."""
+
+
+def missing_flags(vendor: Vendor, settings: Mapping[str, str], secrets: Mapping[str, str]) -> list[str]:
+    """Required vendor flags without a value."""
+    given = {k for k, v in {**settings, **secrets}.items() if v}
+    return [f.option for f in vendor.flags if f.required and f.field not in given]
+
+
+def _explain(exc: VendorError, vendor: Vendor, base_url: str) -> ConnectFailed:
+    secret_flags = "/".join(f.option for f in vendor.flags if f.secret) or "the credentials"
+    if exc.kind == "unreachable":
+        return ConnectFailed(exc.message, "check --base-url" + (" and --token-url" if "token" in exc.message else ""))
+    if isinstance(exc, NotReady) or exc.kind == "auth":
+        if "scope" in exc.message:
+            return ConnectFailed(
+                exc.message, f"grant the scope to the API application in {vendor.title}, or pass --scope"
+            )
+        return ConnectFailed(exc.message, f"check {secret_flags}")
+    if exc.kind == "forbidden":
+        return ConnectFailed(
+            exc.message, f"give the {vendor.title} API user or application the permissions listed in --help"
+        )
+    if exc.kind == "not_found":
+        return ConnectFailed(f"{exc.message} (is {base_url} the {vendor.base_url_help}?)", "check --base-url")
+    return ConnectFailed(exc.message, "")
+
+
+async def validate_entry(
+    vendor: Vendor, config: InstanceConfig, secrets: Mapping[str, str], http: httpx.AsyncClient, tenant: str
+) -> None:
+    """The vendor's live check with these credentials; ``ConnectFailed`` with the fix."""
+    auth = build_auth(vendor, config, secrets, http, tokens=MemoryTokens())
+    instance = VendorInstance(vendor, config, auth, http, tenant=tenant)
+    try:
+        await instance.validate()
+    except VendorError as exc:
+        failed = _explain(exc, vendor, config.base_url)
+        raise ConnectFailed(scrub_text(failed.message, secrets.values()), failed.fix) from None
+
+
+async def connect(
+    store: Store,
+    tenant: str,
+    kind: str,
+    *,
+    name: str | None,
+    base_url: str,
+    token_url: str | None,
+    settings: Mapping[str, str],
+    secrets: Mapping[str, str],
+    validate: bool = True,
+    http: httpx.AsyncClient | None = None,
+) -> Connected:
+    """Create or update a connector instance (secrets not given are kept from the stored instance)."""
+    vendor = vendor_of(kind)
+    instance = name or vendor.kind
+    connectors = store.tenant(tenant).connectors
+    stored: dict[str, str] = {}
+    existing = {r.name: r for r in await connectors.list()}
+    if instance in existing:
+        stored = dict((await connectors.entry(instance)).secrets)
+    merged = {**stored, **{k: v for k, v in secrets.items() if v}}
+    missing = missing_flags(vendor, settings, merged)
+    if missing:
+        raise ConnectFailed(f"{vendor.title} needs {', '.join(missing)}", f"see `msplex connect {kind} --help`")
+    config = InstanceConfig(base_url.rstrip("/"), token_url or None, {k: v for k, v in settings.items() if v})
+    if validate:
+        async with _client(http) as client:
+            await validate_entry(vendor, config, merged, client, tenant)
+    record, created = await connectors.save(
+        instance,
+        kind=vendor.kind,
+        base_url=config.base_url,
+        token_url=config.token_url,
+        settings=config.settings,
+        secrets=merged,
+    )
+    tools = tuple((f"{instance}__{t.name}", t.read_only) for t in vendor.tools)
+    return Connected(record, created, tools)
+
+
+async def discover(
+    store: Store, tenant: str, name: str, *, apply: bool = False, http: httpx.AsyncClient | None = None
+) -> list[Proposal]:
+    """Proposals matching the tenant's customers to the vendor's records by name; ``apply`` maps the matches."""
+    scope = store.tenant(tenant)
+    entry = await scope.connectors.entry(name)
+    record = entry.record
+    vendor = vendor_of(record.kind)
+    if vendor.companies is None:
+        raise ConnectFailed(
+            f"the {vendor.title} connector cannot list its {vendor.customer_term}s",
+            "map customers with `msplex customer map`",
+        )
+    config = InstanceConfig(record.base_url, record.token_url, dict(record.settings))
+    async with _client(http) as client:
+        auth = build_auth(vendor, config, entry.secrets, client, tokens=MemoryTokens())
+        instance = VendorInstance(vendor, config, auth, client, tenant=tenant, name=name)
+        try:
+            companies = await vendor.companies(instance.context())
+        except VendorError as exc:
+            failed = _explain(exc, vendor, record.base_url)
+            raise ConnectFailed(scrub_text(failed.message, entry.secrets.values()), failed.fix) from None
+    customers = [(c.slug, c.name) for c in await scope.list_customers()]
+    proposals = propose(customers, companies, record.customers)
+    if apply:
+        for proposal in proposals:
+            if proposal.verdict == "match" and proposal.vendor_id is not None:
+                await scope.connectors.map_customer(proposal.customer, name, proposal.vendor_id)
+    return proposals
+
+
+class _client:
+    """The given client, or a short-lived one for a CLI command."""
+
+    def __init__(self, given: httpx.AsyncClient | None) -> None:
+        self._given = given
+        self._own: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> httpx.AsyncClient:
+        if self._given is not None:
+            return self._given
+        self._own = httpx.AsyncClient(timeout=VALIDATE_TIMEOUT, follow_redirects=False)
+        return self._own
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._own is not None:
+            await self._own.aclose()
