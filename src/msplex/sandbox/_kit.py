@@ -17,7 +17,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["FakeControls", "Recorded", "body_of", "json_response"]
+__all__ = ["FakeControls", "Recorded", "body_of", "json_response", "serve_foreground"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +106,16 @@ async def body_of(request: Request) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         raise ValueError(str(err)) from err
+
+
+def serve_foreground(app: Any, prog: str, default_port: int, banner: str, argv: list[str] | None = None) -> None:
+    """``python -m {prog} [--port N]``: serve a fake on 127.0.0.1 in the foreground (the sandbox demo)."""
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=banner)
+    parser.add_argument("--port", type=int, default=default_port)
+    port = parser.parse_args(argv).port
+    print(f"{banner} on http://127.0.0.1:{port}", flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")

@@ -40,7 +40,7 @@ from starlette.routing import Route
 
 from msplex.sandbox import _connectwise_routes as routes
 from msplex.sandbox._connectwise_seed import Store, seed
-from msplex.sandbox._kit import FakeControls, body_of, json_response
+from msplex.sandbox._kit import FakeControls, body_of, json_response, serve_foreground
 
 __all__ = ["DEFAULT_CLIENT_ID", "NOT_REPRODUCED", "ApiMember", "ConnectWiseFake"]
 
@@ -206,3 +206,13 @@ def _links(request: Request, listing: routes.Listing) -> list[tuple[str, str]]:
     if listing.page < last:
         rels += [f'{url(listing.page + 1)}; rel="next"', f'{url(last)}; rel="last"']
     return [("link", ", ".join(rels))] if rels else []
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the fake in the foreground (the sandbox demo)."""
+    banner = f"ConnectWise Manage fake (keys msplex+pubkey:privkey, clientId {DEFAULT_CLIENT_ID})"
+    serve_foreground(ConnectWiseFake().app, "msplex.sandbox.connectwise", 8782, banner, argv)
+
+
+if __name__ == "__main__":
+    main()

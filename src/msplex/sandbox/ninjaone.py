@@ -43,7 +43,7 @@ from starlette.routing import Route
 
 from msplex.sandbox import _ninja_df as df
 from msplex.sandbox import _ninjaone_ticketing as ticketing
-from msplex.sandbox._kit import FakeControls, body_of, json_response
+from msplex.sandbox._kit import FakeControls, body_of, json_response, serve_foreground
 from msplex.sandbox._ninjaone_seed import STATUSES, Record, Store, seed
 from msplex.sandbox._ninjaone_ticketing import NinjaError
 
@@ -467,3 +467,13 @@ def _error(status: int, message: str, code: str = "FAILURE", headers: list[tuple
 
 def _oauth(status: int, error: str, description: str) -> Response:
     return json_response({"error": error, "error_description": description}, status)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the fake in the foreground (the sandbox demo)."""
+    banner = "NinjaOne fake (token POST /ws/oauth/token; client ninja-client / ninja-secret)"
+    serve_foreground(NinjaOneFake().app, "msplex.sandbox.ninjaone", 8784, banner, argv)
+
+
+if __name__ == "__main__":
+    main()

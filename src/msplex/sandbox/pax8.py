@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from msplex.sandbox._kit import FakeControls, body_of, json_response
+from msplex.sandbox._kit import FakeControls, body_of, json_response, serve_foreground
 from msplex.sandbox._pax8_seed import Record, Store, seed
 
 __all__ = ["AUDIENCE", "MAX_PAGE_SIZE", "NOT_REPRODUCED", "Application", "Pax8Error", "Pax8Fake"]
@@ -554,3 +554,13 @@ def _contact_fields(body: Any) -> Record:
 
 def _oauth(status: int, error: str, description: str) -> Response:
     return json_response({"error": error, "error_description": description}, status)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the fake in the foreground (the sandbox demo)."""
+    banner = "Pax8 fake (token POST /v1/token; client pax8-client / pax8-secret)"
+    serve_foreground(Pax8Fake().app, "msplex.sandbox.pax8", 8783, banner, argv)
+
+
+if __name__ == "__main__":
+    main()
