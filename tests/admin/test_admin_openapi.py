@@ -39,6 +39,13 @@ EXPECTED = {
             ("GET", "/approvals/{approval_id}"),
             ("POST", "/approvals/{approval_id}/approve"),
             ("POST", "/approvals/{approval_id}/deny"),
+            ("GET", "/connectors"),
+            ("GET", "/connectors/{connector}"),
+            ("PUT", "/connectors/{connector}"),
+            ("DELETE", "/connectors/{connector}"),
+            ("PUT", "/connectors/{connector}/customers/{customer}"),
+            ("DELETE", "/connectors/{connector}/customers/{customer}"),
+            ("POST", "/connectors/{connector}/discover"),
         )
     },
 }

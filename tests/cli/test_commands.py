@@ -147,3 +147,28 @@ def test_serve_bootstraps_a_demo_tenant_once(cli: Cli, monkeypatch: pytest.Monke
     assert "MCP endpoint: http://127.0.0.1:8000/mcp/v1/demo" in second.stdout
     assert len(started) == 2 and all(isinstance(s, Settings) for s in started)
     assert [t.slug for t in _store_call("list_tenants")] == ["demo"]  # type: ignore[attr-defined]
+
+
+def test_upstream_secrets_come_from_stdin_or_a_file_not_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from msplex.cli import app
+
+    secret_file = tmp_path / "token"
+    secret_file.write_text("file-s3cret-42\n")
+    assert cli("tenant", "create", "acme").exit_code == 0
+    added = CliRunner().invoke(
+        app,
+        ["upstream", "add", "sio", "-t", "acme", "--command", "srv --stdio", "--env", "API_TOKEN=-",
+         "--env", f"OTHER=@{secret_file}"],
+        input="stdin-s3cret-41\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    web = cli("upstream", "add", "web", "-t", "acme", "--url", "https://93.184.215.14/mcp",
+              "-H", f"Authorization: @{secret_file}")  # fmt: skip
+    assert web.exit_code == 0
+    listed = cli("upstream", "list", "-t", "acme").stdout
+    assert "$API_TOKEN=****" in listed and "$OTHER=****" in listed and "Authorization: ****" in listed
+    assert "s3cret" not in listed
+    wrong = cli("upstream", "add", "w2", "-t", "acme", "--url", "https://93.184.215.14/mcp", "--env", "A=b")
+    assert wrong.exit_code == 2 and "--env is for a stdio upstream" in wrong.stderr

@@ -68,6 +68,9 @@ async def test_connect_validates_live_then_reports_the_session_ready(msplex_home
     assert code == 0
     db = (msplex_home / "msplex.db").read_bytes()
     assert KEY.encode() not in db
+    code, out, _ = await msplex(msplex_home, "status", "--tenant", "acme")
+    assert "-> Control plane: stopped" in out and "-> Current build: 1 connector in tenant acme" in out
+    assert "-> Endpoint: http://127.0.0.1:8000/mcp/v1/acme" in out
 
 
 async def test_a_bad_secret_or_host_is_a_precise_error_and_nothing_is_saved(

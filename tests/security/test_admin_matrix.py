@@ -22,7 +22,7 @@ from support.admin import BASE, Admin, start_admin
 from support.idp import Idp
 
 ACME_SECRETS = ("alpha", "Alpha Ltd", "helpdesk", "files", "k-secret-9d2f", "mspx_", "login.example.com", "acme-api",
-                "wipe_the_lot", "srv-secret-9")  # fmt: skip
+                "wipe_the_lot", "srv-secret-9", "halo-vault-secret-3", "acme.halo.example")  # fmt: skip
 BODY: dict[str, Any] = {
     "/tenants": {"slug": "mallory", "name": "x"},
     "/customers": {"slug": "mallory"},
@@ -34,6 +34,9 @@ BODY: dict[str, Any] = {
     "/oidc": {"issuer": "https://evil.example", "audience": "x"},
     "/approve": {"reason": "x"},
     "/deny": {"reason": "x"},
+    "/connectors/{connector}": {"kind": "halopsa", "base_url": "https://93.184.215.14", "validate_live": False},
+    "/customers/{customer}": {"vendor_id": "666"},
+    "/discover": {"apply": True},
 }
 APPROVAL_ID = "9f1c3a52-0d6e-4c1b-9a57-1f2e3d4c5b6a"
 """Acme's pending approval request (set to its real id by the harness)."""
@@ -42,6 +45,7 @@ APPROVAL_ID = "9f1c3a52-0d6e-4c1b-9a57-1f2e3d4c5b6a"
 def _path(template: str, tenant: str) -> str:
     concrete = template.replace("{tenant}", tenant).replace("{slug}", "helpdesk").replace("{name}", "files")
     concrete = concrete.replace("{token_id}", "some-token").replace("{approval_id}", APPROVAL_ID)
+    concrete = concrete.replace("{connector}", "halo").replace("{customer}", "alpha")
     return f"{concrete}?anonymous=true" if concrete.endswith("/effective-tools") else concrete
 
 
@@ -68,6 +72,11 @@ async def harness(
         await scope.create_entity("helpdesk", "Help Desk")
         await scope.add_upstream("files", url="https://93.184.215.14/mcp", headers={"X-Key": "k-secret-9d2f"})
         await scope.set_oidc("https://login.example.com/acme", "acme-api")
+        await scope.connectors.save(
+            "halo", kind="halopsa", base_url="https://acme.halo.example", token_url=None,
+            settings={"client_id": "cid"}, secrets={"client_secret": "halo-vault-secret-3"},
+        )  # fmt: skip
+        await scope.connectors.map_customer("alpha", "halo", "12")
         held = await scope.approvals.create(
             kind="tool", name="files__wipe_the_lot", instance="files", customer_id=None, requester="token:x",
             arguments={"target": "srv-secret-9"}, redacted={"target": "srv-secret-9"}, ttl=3600,
@@ -142,3 +151,5 @@ async def test_no_admin_route_opens_for_a_prober(harness: tuple[Admin, dict[str,
     assert await admin.store.tenant("acme").list_customers() != []  # nothing was deleted
     assert [c.slug for c in await admin.store.tenant("acme").list_customers()] == ["alpha"]
     assert (await admin.store.tenant("acme").approvals.get(APPROVAL_ID)).status == "pending"  # nobody decided it
+    halo = await admin.store.tenant("acme").connectors.get("halo")
+    assert halo.customers == {"alpha": "12"} and halo.base_url == "https://acme.halo.example"  # nobody changed it

@@ -106,12 +106,15 @@ async def test_rotate_key_reseals_while_old_envelopes_keep_opening(store: Store,
     await _setup(store)
     conns = store.tenant("acme").connectors
     await conns.save_token("halopsa", {"access_token": "at"})
+    await store.tenant("acme").add_upstream("sio", command=["srv", "--stdio"], env={"API_TOKEN": "tok-123"})
     before = VaultKeys(file_keyring(path), path)  # another process, loaded before the rotation
     store.vault.rotate_file()
     assert len(path.read_text().split()) == 2
     assert (await conns.entry("halopsa")).secrets["client_secret"] == SECRET  # old key still opens
-    assert await reseal_all(store) == (1, 0)
-    assert await reseal_all(store) == (0, 1)
+    assert await reseal_all(store) == (2, 0)
+    assert await reseal_all(store) == (0, 2)
     store.vault = before  # a live gateway that never reloaded: it re-reads the key file on an unknown key
     assert (await conns.entry("halopsa")).secrets["client_secret"] == SECRET
     assert await conns.load_token("halopsa") == {"access_token": "at"}
+    (sio,) = await store.tenant("acme").upstream_entries()
+    assert dict(sio.spec.env) == {"API_TOKEN": "tok-123"}

@@ -21,7 +21,18 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from msplex import __version__
-from msplex.admin import approvals, customers, entities, oidc, problems, tenants, tokens, tools, upstreams
+from msplex.admin import (
+    approvals,
+    connectors,
+    customers,
+    entities,
+    oidc,
+    problems,
+    tenants,
+    tokens,
+    tools,
+    upstreams,
+)
 from msplex.admin.auth import AdminContext, operator, tenant_scope
 from msplex.admin.guard import Guard
 
@@ -35,7 +46,7 @@ __all__ = ["OPENAPI_PATH", "PREFIX", "AdminRoute", "allowed_methods", "build_adm
 PREFIX = "/admin/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
 ROUTERS = (tenants.router, customers.router, tokens.router, tools.router, entities.router, upstreams.router,
-           oidc.router, approvals.router)  # fmt: skip
+           oidc.router, approvals.router, connectors.router)  # fmt: skip
 
 Access = Literal["anyone", "operator", "operator or tenant admin"]
 

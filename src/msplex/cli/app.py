@@ -126,16 +126,23 @@ def serve() -> None:
 
 
 @app.command(cls=Command)
-def status(as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False) -> None:
-    """Control plane state, connectors, endpoints, tool calls routed, unhealthy upstreams."""
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", "-t", help="Only this tenant's build and endpoint.", metavar="SLUG")
+    ] = None,
+) -> None:
+    """Control plane state, connectors, endpoints, tool calls routed, unhealthy connectors."""
 
     async def go(store: Store, settings: Settings) -> None:
+        if tenant is not None:
+            await store.get_tenant(tenant)  # an unknown tenant is an error, not an empty block
         report = await store.status()
         providers = await check_providers(store, [t.slug for t in report.tenants])
         if as_json:
             typer.echo(json.dumps(status_document(report, settings, providers), indent=2))
         else:
-            typer.echo(render_status(report, settings, providers))
+            typer.echo(render_status(report, settings, providers, tenant))
 
     run_with_store(go)
 

@@ -267,6 +267,6 @@ def vault_rotate_key() -> None:
         else:
             typer.echo("Keys come from MSPLEX_VAULT_KEY: re-sealing under its first key.")
         resealed, current = await reseal_all(store)
-        typer.echo(f"Re-sealed {resealed} connector(s); {current} already under the primary key.")
+        typer.echo(f"Re-sealed {resealed} connector(s) and stdio upstream(s); {current} already under the primary key.")
 
     run_with_store(go)

@@ -59,7 +59,13 @@ def status_document(
     }
 
 
-def render_status(report: StatusReport, settings: Settings, providers: dict[str, list[Finding]] | None = None) -> str:
+def render_status(
+    report: StatusReport,
+    settings: Settings,
+    providers: dict[str, list[Finding]] | None = None,
+    tenant: str | None = None,
+) -> str:
+    """The product page's block (``-> Control plane: ...``); with ``tenant``, that tenant's build and endpoint."""
     doc = status_document(report, settings, providers)
     if report.operational:
         count = len(report.replicas)
@@ -68,15 +74,26 @@ def render_status(report: StatusReport, settings: Settings, providers: dict[str,
         window = LIVE_WITHIN.total_seconds()
         plane = f"stopped (no gateway heartbeat in the last {window:g} s; start: {msplex_command('serve')})"
     tenants = report.tenants_with_connectors
+    if tenant is not None:
+        count = report.connectors_by_tenant.get(tenant, 0)
+        build = f"{count} connector{'s' if count != 1 else ''} in tenant {tenant}"
+        shown = [f"{_base(report, settings).rstrip('/')}/mcp/v1/{tenant}"]
+    else:
+        count = report.upstream_count
+        build = f"{count} connector{'s' if count != 1 else ''} across {tenants} tenant{'s' if tenants != 1 else ''}"
+        shown = doc["endpoints"]
     lines = [
-        f"Control plane: {plane}",
-        f"Current build: {report.upstream_count} connector{'s' if report.upstream_count != 1 else ''} "
-        f"across {tenants} tenant{'s' if tenants != 1 else ''}",
-        *(f"Endpoint: {url}" for url in doc["endpoints"]),
+        f"-> Control plane: {plane}",
+        f"-> Current build: {build}",
+        *(f"-> Endpoint: {url}" for url in shown),
         f"Tool calls routed: {report.calls_routed:,}",
     ]
     if report.unhealthy:
-        lines += [f"Unhealthy: {u.tenant_slug}/{u.name}: {u.error or 'unknown error'}" for u in report.unhealthy]
+        lines += [
+            f"Unhealthy: {u.tenant_slug}/{u.name}: {u.error or 'unknown error'}"
+            for u in report.unhealthy
+            if tenant is None or u.tenant_slug == tenant
+        ]
     else:
         lines.append("Unhealthy: none")
     for slug, checked in doc["identity_providers"].items():

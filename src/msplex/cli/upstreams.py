@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,14 +20,45 @@ __all__ = ["app"]
 app = group("Upstream MCP servers of a tenant.")
 
 
-def _parse_headers(values: list[str]) -> dict[str, str]:
+def _secret_value(value: str, what: str, stdin_used: list[bool]) -> str:
+    """A value given as ``-`` comes from stdin (one line, once per command), as ``@PATH`` from a file:
+    either keeps a secret out of the command line, the shell history and ``ps``."""
+    if value == "-":
+        if stdin_used:
+            raise CliError(f"{what}: only one value can come from stdin; read the others from files (@PATH)")
+        stdin_used.append(True)
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise CliError(f"{what}: stdin was empty")
+        return line
+    if value.startswith("@"):
+        path = Path(value[1:]).expanduser()
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise CliError(f"{what}: cannot read {path} ({exc.strerror})") from None
+    return value
+
+
+def _parse_headers(values: list[str], stdin_used: list[bool] | None = None) -> dict[str, str]:
     headers: dict[str, str] = {}
+    used = stdin_used if stdin_used is not None else []
     for raw in values:
         name, sep, value = raw.partition(":")
         if not sep or not name.strip():
-            raise CliError("--header must look like 'Name: value'")
-        headers[name.strip()] = value.strip()
+            raise CliError("--header must look like 'Name: value' ('Name: -' reads stdin, 'Name: @PATH' a file)")
+        headers[name.strip()] = _secret_value(value.strip(), f"--header {name.strip()}", used)
     return headers
+
+
+def _parse_env(values: list[str], stdin_used: list[bool]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for raw in values:
+        name, sep, value = raw.partition("=")
+        if not sep or not name.strip():
+            raise CliError("--env must look like NAME=VALUE (NAME=- reads stdin, NAME=@PATH a file)")
+        env[name.strip()] = _secret_value(value, f"--env {name.strip()}", stdin_used)
+    return env
 
 
 def _parse_command(command: str) -> list[str]:
@@ -47,7 +80,23 @@ def upstream_add(
         str | None, typer.Option(help='stdio server command line, e.g. "npx -y pkg".', metavar="'CMD ARGS'")
     ] = None,
     header: Annotated[
-        list[str] | None, typer.Option("--header", "-H", help="A header to send, repeatable.", metavar="'NAME: VALUE'")
+        list[str] | None,
+        typer.Option(
+            "--header",
+            "-H",
+            help="A header to send, repeatable; 'NAME: -' reads the value from stdin, 'NAME: @PATH' from a file.",
+            metavar="'NAME: VALUE'",
+        ),
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--env",
+            "-e",
+            help="A stdio child's secret environment variable, sealed in the vault, repeatable; "
+            "NAME=- reads stdin, NAME=@PATH a file.",
+            metavar="NAME=VALUE",
+        ),
     ] = None,
     no_prefix: Annotated[bool, typer.Option("--no-prefix", help="Keep the upstream's own names.")] = False,
 ) -> None:
@@ -55,13 +104,18 @@ def upstream_add(
     if (url is None) == (command is None):
         fail("give exactly one of --url URL or --command 'CMD ARGS'")
 
+    if env and command is None:
+        fail("--env is for a stdio upstream (--command); an HTTP upstream takes --header")
+
     async def go(store: Store, settings: Settings) -> None:
-        headers = _parse_headers(header or [])
+        stdin_used: list[bool] = []
+        headers = _parse_headers(header or [], stdin_used)
+        child_env = _parse_env(env or [], stdin_used)
         argv = _parse_command(command) if command is not None else None
         if no_prefix:
-            await _refuse_collisions(store, tenant, name, url, argv, headers)
+            await _refuse_collisions(store, tenant, name, url, argv, headers, child_env)
         record = await store.tenant(tenant).add_upstream(
-            name, url=url, command=argv, headers=headers, prefix=not no_prefix
+            name, url=url, command=argv, headers=headers, env=child_env, prefix=not no_prefix
         )
         naming = "names unchanged" if not record.prefix else f"tools appear as {record.name}__<tool>"
         typer.echo(f"Added upstream '{record.name}' ({record.transport}) to tenant '{tenant}': {naming}.")
@@ -70,7 +124,13 @@ def upstream_add(
 
 
 async def _refuse_collisions(
-    store: Store, tenant: str, name: str, url: str | None, argv: list[str] | None, headers: dict[str, str]
+    store: Store,
+    tenant: str,
+    name: str,
+    url: str | None,
+    argv: list[str] | None,
+    headers: dict[str, str],
+    env: dict[str, str],
 ) -> None:
     from msplex.cli.collisions import CollisionCheckFailed, find_collisions
 
@@ -90,6 +150,7 @@ async def _refuse_collisions(
         transport="http" if url is not None else "stdio",
         url=url,
         command=tuple(argv or ()),
+        env=tuple(env.items()),
     )
     try:
         collisions = await find_collisions(spec, headers, others)
@@ -116,7 +177,7 @@ def upstream_list(tenant: TenantOpt) -> None:
                 u.transport,
                 u.url or shlex.join(u.command),
                 "yes" if u.prefix else "no",
-                ", ".join(f"{h}: ****" for h in u.header_names) or "-",
+                ", ".join([*(f"{h}: ****" for h in u.header_names), *(f"${e}=****" for e in u.env_names)]) or "-",
             ]
             for u in await store.tenant(tenant).list_upstreams()
         ]

@@ -269,22 +269,32 @@ class TenantConnectors:
 
 
 async def reseal_all(store: Store) -> tuple[int, int]:
-    """Re-seal every connector secret and token under the vault's primary key: ``(resealed, current)``.
-    Row by row, each in its own transaction, so a live gateway keeps serving throughout."""
+    """Re-seal every vault envelope (connector secrets and tokens, stdio upstreams' environments) under the
+    vault's primary key: ``(rows resealed, rows already current)``. Row by row, each in its own transaction,
+    so a live gateway keeps serving throughout."""
+    from msplex.store.tenant import env_aad
+
+    jobs: list[tuple[type[Connector] | type[Upstream], str, list[tuple[str, str]]]] = []
     async with store.reader() as session:
-        ids = list(await session.scalars(sa.select(Connector.id)))
+        for row_id in await session.scalars(sa.select(Connector.id)):
+            jobs.append((Connector, row_id, [("secrets", "secrets_enc"), ("token", "token_enc")]))
+        for row_id in await session.scalars(sa.select(Upstream.id).where(Upstream.env_enc.is_not(None))):
+            jobs.append((Upstream, row_id, [("env", "env_enc")]))
     resealed = current = 0
-    for row_id in ids:
+    for model, row_id, columns in jobs:
         async with store.transaction() as session:
-            row = await session.get(Connector, row_id)
+            row: Connector | Upstream | None = await session.get(model, row_id)
             if row is None:
                 continue
             changed = False
-            for purpose, column in (("secrets", "secrets_enc"), ("token", "token_enc")):
+            for purpose, column in columns:
                 sealed = getattr(row, column)
                 if sealed is None or store.vault.sealed_by_primary(sealed):
                     continue
-                aad = connector_aad(row.tenant_id, row.id, purpose)
+                if isinstance(row, Upstream):
+                    aad = env_aad(row.tenant_id, row.id)
+                else:
+                    aad = connector_aad(row.tenant_id, row.id, purpose)
                 setattr(row, column, store.vault.seal(store.vault.open(sealed, aad=aad), aad=aad))
                 changed = True
             resealed, current = (resealed + 1, current) if changed else (resealed, current + 1)

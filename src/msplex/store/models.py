@@ -96,6 +96,8 @@ class Upstream(TenantOwned, Base):
     url: Mapped[str | None] = mapped_column(sa.Text)
     command: Mapped[list[str] | None] = mapped_column(sa.JSON)
     headers_enc: Mapped[str | None] = mapped_column(sa.Text)
+    env_enc: Mapped[str | None] = mapped_column(sa.Text)
+    """A stdio child's secret environment, sealed by the vault (never in ``command``)."""
     prefix: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     enabled: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     registered_by: Mapped[str] = mapped_column(sa.String(8), default="operator")

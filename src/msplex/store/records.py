@@ -80,6 +80,8 @@ class UpstreamRecord:
     prefix: bool
     enabled: bool
     created_at: datetime
+    env_names: tuple[str, ...] = ()
+    """A stdio child's secret environment variables (names only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,3 +277,5 @@ class StatusReport:
     unhealthy: tuple[UnhealthyUpstream, ...]
     tenants_with_connectors: int
     """How many tenants have at least one enabled upstream (the connectors' spread, for ``msplex status``)."""
+    connectors_by_tenant: Mapping[str, int] = field(default_factory=dict)
+    """Connectors (upstreams and vendor connectors) per tenant slug."""

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from msplex.store.errors import InvalidInput
-from msplex.store.models import CALLS_ROUTED, Counter, ReplicaStatus, Tenant, Upstream, utcnow
+from msplex.store.models import CALLS_ROUTED, Connector, Counter, ReplicaStatus, Tenant, Upstream, utcnow
 from msplex.store.records import (
     ReplicaRecord,
     StatusReport,
@@ -121,7 +121,8 @@ class ReplicaMixin:
             return int(await session.scalar(sa.select(Counter.value).where(Counter.name == CALLS_ROUTED)) or 0)
 
     async def status(self, *, now: datetime | None = None, live_within: timedelta = LIVE_WITHIN) -> StatusReport:
-        """Live replicas, tenants, enabled upstream count, cumulative calls, unhealthy upstreams."""
+        """Live replicas, tenants, connector count (enabled upstreams and vendor connectors), cumulative
+        calls, unhealthy connectors."""
         now = now or utcnow()
         async with self._read() as session:
             replicas = [
@@ -138,6 +139,8 @@ class ReplicaMixin:
             ]
             registered = await session.execute(sa.select(Upstream.tenant_id, Upstream.name).where(Upstream.enabled))
             existing = {(tenant_id, name) for tenant_id, name in registered}
+            vendors = await session.execute(sa.select(Connector.tenant_id, Connector.name))
+            existing |= {(tenant_id, name) for tenant_id, name in vendors}
             total = await session.scalar(sa.select(Counter.value).where(Counter.name == CALLS_ROUTED))
         slugs = {t.id: t.slug for t in tenants}
         unhealthy: dict[tuple[str, str], UnhealthyUpstream] = {}
@@ -154,4 +157,5 @@ class ReplicaMixin:
             calls_routed=int(total or 0),
             unhealthy=tuple(sorted(unhealthy.values(), key=lambda u: (u.tenant_slug, u.name))),
             tenants_with_connectors=len({tenant_id for tenant_id, _ in existing}),
+            connectors_by_tenant={t.slug: sum(1 for tid, _ in existing if tid == t.id) for t in tenants},
         )

@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ from msplex.store.models import ApiToken, ControlState, Tenant, Upstream, utcnow
 from msplex.store.records import ControlSnapshot, TenantRecord, TokenRecord, UpstreamEntry, hash_token
 from msplex.store.replicas import ReplicaMixin
 from msplex.store.snapshot import load_snapshot
-from msplex.store.tenant import TenantStore, _new_id, headers_aad, new_token, token_record, upstream_spec
+from msplex.store.tenant import TenantStore, _new_id, env_aad, headers_aad, new_token, token_record, upstream_spec
 from msplex.vault.keys import VaultKeys
 
 if TYPE_CHECKING:
@@ -183,11 +184,21 @@ class Store(ReplicaMixin, SessionMixin):
         headers: dict[str, str] = json.loads(plain)
         return headers
 
+    def upstream_env(self, row: Upstream, tenant_slug: str) -> dict[str, str]:
+        """A stdio upstream's secret environment, opened from the vault."""
+        if row.env_enc is None:
+            return {}
+        try:
+            plain = self.vault.open(row.env_enc, aad=env_aad(row.tenant_id, row.id))
+        except InvalidCiphertext:
+            raise SecretUnavailable(tenant_slug, row.name) from None
+        env: dict[str, str] = json.loads(plain)
+        return env
+
     def upstream_entry(self, row: Upstream, tenant_slug: str) -> UpstreamEntry:
         headers = tuple(self.upstream_headers(row, tenant_slug).items())
-        return UpstreamEntry(
-            id=row.id, spec=upstream_spec(row), prefix=row.prefix, created_at=row.created_at, headers=headers
-        )
+        spec = replace(upstream_spec(row), env=tuple(self.upstream_env(row, tenant_slug).items()))
+        return UpstreamEntry(id=row.id, spec=spec, prefix=row.prefix, created_at=row.created_at, headers=headers)
 
     # Control plane
 

@@ -61,6 +61,7 @@ __all__ = [
     "TenantStore",
     "customer_record",
     "entity_record",
+    "env_aad",
     "headers_aad",
     "new_token",
     "oidc_record",
@@ -76,6 +77,10 @@ M = TypeVar("M", bound=TenantOwned)
 
 def _new_id() -> str:
     return str(uuid.uuid4())
+
+
+def env_aad(tenant_id: str, upstream_id: str) -> bytes:
+    return f"msplex/upstream-env:{tenant_id}:{upstream_id}".encode()
 
 
 def headers_aad(tenant_id: str, upstream_id: str) -> bytes:
@@ -196,9 +201,12 @@ class TenantStore:
         url: str | None = None,
         command: Sequence[str] | None = None,
         headers: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
         prefix: bool = True,
         registered_by: str = "operator",
     ) -> UpstreamRecord:
+        """``env``: a stdio child's secret environment, sealed by the vault and given to the child at spawn
+        (never part of its stored or shown command line)."""
         validation.check_upstream_name(name)
         if (url is None) == (command is None):
             raise InvalidInput("upstream", "give exactly one of a URL or a command")
@@ -206,6 +214,9 @@ class TenantStore:
         if url is not None:
             validation.check_url(url)
         header_map = validation.check_headers(headers or {})
+        env_map = validation.check_env(env or {})
+        if env_map and command is None:
+            raise InvalidInput("env", "only a stdio upstream (--command) takes environment variables")
         async with self._store.mutation() as session:
             tenant = await self._tenant(session)
             taken = await session.scalar(self._owned(tenant, Upstream).where(Upstream.name == name))
@@ -227,6 +238,8 @@ class TenantStore:
                 row.headers_enc = self._store.keyring.encrypt(
                     json.dumps(header_map).encode(), aad=headers_aad(tenant.id, row.id)
                 )
+            if env_map:
+                row.env_enc = self._store.vault.seal(json.dumps(env_map).encode(), aad=env_aad(tenant.id, row.id))
             session.add(row)
         return self._upstream_record(row, tuple(header_map))
 
@@ -267,6 +280,7 @@ class TenantStore:
             prefix=row.prefix,
             enabled=row.enabled,
             created_at=row.created_at,
+            env_names=tuple(self._store.upstream_env(row, self.slug)),
         )
 
     # tokens ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ __all__ = [
     "check_audiences",
     "check_command",
     "check_display_name",
+    "check_env",
     "check_headers",
     "check_patterns",
     "check_role_map",
@@ -114,6 +115,22 @@ def check_command(command: Sequence[str]) -> list[str]:
     if any("\x00" in arg for arg in command):
         raise InvalidInput("command", "arguments must not contain NUL bytes")
     return list(command)
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_ENV_RESERVED = frozenset({"PATH", "HOME", "TMPDIR", "LANG", "LD_PRELOAD", "LD_LIBRARY_PATH", "PYTHONPATH"})
+
+
+def check_env(env: Mapping[str, str]) -> dict[str, str]:
+    """A stdio child's extra environment: portable names, none the gateway sets or that load code."""
+    for name, value in env.items():
+        if not _ENV_NAME.match(name):
+            raise InvalidInput("env", f"'{name}' is not a valid environment variable name")
+        if name in _ENV_RESERVED or name.startswith("MSPLEX_"):
+            raise InvalidInput("env", f"'{name}' is set by the gateway or changes what code the child loads")
+        if not isinstance(value, str) or "\x00" in value:
+            raise InvalidInput("env", f"the value of '{name}' must be text without NUL bytes")
+    return dict(env)
 
 
 def check_headers(headers: Mapping[str, str]) -> dict[str, str]:

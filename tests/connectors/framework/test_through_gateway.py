@@ -8,13 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from widgets_vendor import KEY, VENDOR, Fake
+from widgets_vendor import KEY, Fake, registered, served
 
-from msplex.connectors.framework import registry
 from msplex.store.models import utcnow
 from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
 from support.inproc import InProcess, snapshot, start
-from support.local_http import serve
 
 MODERN = "2026-07-28"
 T1, T2 = "t1", "t2"
@@ -42,16 +40,14 @@ def entry(url: str, key: str = KEY, customers: dict[str, str] | None = None) -> 
 
 @pytest.fixture(autouse=True)
 def widgets_registered() -> Iterator[None]:
-    registry.register(VENDOR)
-    yield
-    registry.unregister(VENDOR.kind)
+    with registered():
+        yield
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[tuple[Fake, str]]:
-    f = Fake()
-    async with serve(f.app()) as url:
-        yield f, url
+    async with served() as pair:
+        yield pair
 
 
 async def gateway_for(url: str, rules: list[ItemRuleRecord] | None = None, key: str = KEY) -> InProcess:
@@ -139,5 +135,21 @@ async def test_rejected_credentials_make_the_instance_unhealthy_with_the_fix(fak
         health = gw.gateway.health()[T1]["widgets"]
         assert health.state == "unhealthy"
         assert "msplex connect widgets --tenant acme --instance widgets" in (health.error or "")
+    finally:
+        await gw.close()
+
+
+async def test_another_tenant_cannot_reach_the_connector(fake: tuple[Fake, str]) -> None:
+    f, url = fake
+    gw = await gateway_for(url)
+    try:
+        get = {"name": "widgets__get_widget", "arguments": {"id": 1}}
+        own_endpoint = await rpc(gw, "tools/call", get, "mspx_other", "beta")
+        absent = await rpc(gw, "tools/call", {**get, "name": "widgets__nope"}, "mspx_other", "beta")
+        assert own_endpoint["error"]["code"] == absent["error"]["code"]
+        assert own_endpoint["error"]["message"].replace("get_widget", "nope") == absent["error"]["message"]
+        foreign = await rpc(gw, "tools/call", get, "mspx_other")
+        assert "error" in foreign
+        assert not f.requests  # nothing reached the vendor
     finally:
         await gw.close()

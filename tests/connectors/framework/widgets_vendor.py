@@ -7,6 +7,8 @@ worked example of a vendor module for the real connectors.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from aiohttp import web
@@ -25,7 +27,9 @@ from msplex.connectors.framework import (
     page_input,
     page_result,
     paged_output,
+    registry,
 )
+from support.local_http import serve
 
 KEY = "wk-0123456789abcdef"
 WIDGET = {
@@ -176,3 +180,21 @@ VENDOR = Vendor(
         ),
     ),
 )
+
+
+@contextmanager
+def registered() -> Iterator[None]:
+    """The widgets vendor available to the gateway in this process (as ``MSPLEX_VENDOR_MODULES`` would make it)."""
+    registry.register(VENDOR)
+    try:
+        yield
+    finally:
+        registry.unregister(VENDOR.kind)
+
+
+@asynccontextmanager
+async def served() -> AsyncIterator[tuple[Fake, str]]:
+    """A fresh fake on 127.0.0.1 and its base URL."""
+    fake = Fake()
+    async with serve(fake.app()) as url:
+        yield fake, url

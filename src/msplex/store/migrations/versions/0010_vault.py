@@ -1,4 +1,5 @@
-"""Vendor connector instances (settings, vault-sealed secrets and token) and customers' vendor ids.
+"""Vendor connector instances (settings, vault-sealed secrets and token), customers' vendor ids, and a
+stdio upstream's vault-sealed environment.
 
 Revision ID: 0010_vault
 Revises: 0006_approvals
@@ -53,8 +54,12 @@ def upgrade() -> None:
     )
     for column in ("tenant_id", "connector_id", "customer_id"):
         op.create_index(f"ix_customer_vendor_ids_{column}", "customer_vendor_ids", [column])
+    with op.batch_alter_table("upstreams") as batch:
+        batch.add_column(sa.Column("env_enc", sa.Text, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("upstreams") as batch:
+        batch.drop_column("env_enc")
     op.drop_table("customer_vendor_ids")
     op.drop_table("connectors")
