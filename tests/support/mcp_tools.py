@@ -1,0 +1,65 @@
+"""Calling a tenant's tools through an in-process gateway as a client does: an MCP SDK client (2026-07-28) for
+the happy paths, raw JSON-RPC for probes that must see the exact wire answer (errors, ``input_required``)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import httpx2
+import mcp_types as types
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from support.inproc import InProcess
+
+__all__ = ["MODERN", "client", "ok", "raw_call", "refused", "text"]
+
+MODERN = "2026-07-28"
+
+
+@contextlib.asynccontextmanager
+async def client(gw: InProcess, token: str, tenant: str = "north") -> AsyncIterator[Client]:
+    transport = httpx2.ASGITransport(app=gw.edge)
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"http://127.0.0.1/mcp/v1/{tenant}"
+    async with (
+        httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1", headers=headers) as http,
+        Client(streamable_http_client(url, http_client=http), mode=MODERN) as mcp,  # type: ignore[arg-type]
+    ):
+        yield mcp
+
+
+def text(result: types.CallToolResult) -> str:
+    block = result.content[0]
+    assert isinstance(block, types.TextContent)
+    return block.text
+
+
+async def ok(mcp: Client, tool: str, args: dict[str, Any]) -> Any:
+    result = await mcp.call_tool(tool, args)
+    assert not result.is_error, text(result)
+    return result.structured_content
+
+
+async def refused(mcp: Client, tool: str, args: dict[str, Any]) -> str:
+    result = await mcp.call_tool(tool, args)
+    assert result.is_error, result
+    return text(result)
+
+
+async def raw_call(
+    gw: InProcess, tool: str, args: dict[str, Any], token: str, tenant: str = "north", **params: Any
+) -> dict[str, Any]:
+    """One ``tools/call`` as a 2026-07-28 client POSTs it; the JSON-RPC response body."""
+    meta = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": tool, "arguments": args, "_meta": meta, **params}}  # fmt: skip
+    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": tool,
+               "Accept": "application/json", "Authorization": f"Bearer {token}"}  # fmt: skip
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gw.edge), base_url="http://127.0.0.1") as http:
+        response = await http.post(f"/mcp/v1/{tenant}", json=body, headers=headers)
+    answer: dict[str, Any] = response.json()
+    return answer
