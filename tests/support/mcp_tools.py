@@ -4,7 +4,9 @@ the happy paths, raw JSON-RPC for probes that must see the exact wire answer (er
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,9 +15,24 @@ import mcp_types as types
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from msplex.approvals import Approvals, decide
+from msplex.crypto import Keyring
+from msplex.state import SharedState
+from msplex.store import Store, make_engine
+from msplex.store.records import CustomerRecord
 from support.inproc import InProcess
 
-__all__ = ["MODERN", "client", "ok", "raw_call", "refused", "text"]
+__all__ = [
+    "MODERN",
+    "approval_store",
+    "approved_call",
+    "approving",
+    "client",
+    "ok",
+    "raw_call",
+    "refused",
+    "text",
+]
 
 MODERN = "2026-07-28"
 
@@ -63,3 +80,29 @@ async def raw_call(
         response = await http.post(f"/mcp/v1/{tenant}", json=body, headers=headers)
     answer: dict[str, Any] = response.json()
     return answer
+
+
+async def approval_store(path: Path, customers: Sequence[str] = ()) -> tuple[Store, str, dict[str, CustomerRecord]]:
+    """A migrated SQLite store with tenant ``north`` and ``customers`` (slugs): approval requests are kept there,
+    so the snapshot of an approving gateway uses this tenant's and these customers' ids."""
+    store = Store(make_engine(f"sqlite+aiosqlite:///{path}"), Keyring([os.urandom(32)]))
+    await store.migrate()
+    tenant = await store.create_tenant("north")
+    made = {slug: await store.tenant("north").create_customer(slug, slug.title()) for slug in customers}
+    return store, tenant.id, made
+
+
+def approving(store: Store) -> Callable[[SharedState], Approvals]:
+    return lambda state: Approvals(store, state, ttl=600, wait=0)
+
+
+async def approved_call(gw: InProcess, store: Store, tool: str, args: dict[str, Any], token: str) -> dict[str, Any]:
+    """``tools/call`` of a tool that needs approval: held, approved by another person, called again; the result."""
+    held = (await raw_call(gw, tool, args, token))["result"]
+    assert held.get("resultType") == "input_required", held
+    approval = held["_meta"]["msplex/approval"]["id"]
+    await decide(store, gw.state, "north", approval, approve=True, approver="k-approver")
+    retried = await raw_call(gw, tool, args, token, requestState=held["requestState"])
+    assert "result" in retried, retried
+    result: dict[str, Any] = retried["result"]
+    return result

@@ -9,24 +9,20 @@ connector. The fake records every request, so each test asserts what reached Pax
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from msplex.approvals import Approvals, decide
 from msplex.connectors.pax8 import VENDOR
-from msplex.crypto import Keyring
 from msplex.sandbox._pax8_seed import ACME, GLOBEX, pid
 from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.pax8 import Pax8Fake
-from msplex.store import Store, make_engine
+from msplex.store import Store
 from msplex.store.models import utcnow
 from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
 from support.inproc import InProcess, snapshot, start
-from support.mcp_tools import client, ok, raw_call, refused
+from support.mcp_tools import approval_store, approved_call, approving, client, ok, raw_call, refused
 
 SECRET = "pax8-secret"
 NORTH, BETA = "t-north", "t-beta"
@@ -230,17 +226,15 @@ async def test_a_customer_bound_identity_cannot_write_the_other_customers_record
 
 
 @pytest.fixture
-async def approving(pax8: Running, tmp_path: Path) -> AsyncIterator[tuple[InProcess, Store]]:
-    store = Store(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"), Keyring([os.urandom(32)]))
-    await store.migrate()
-    tenant = await store.create_tenant("north")
-    tokens = {"mspx_member": TokenEntry(tenant.id, "k-member", "member")}
+async def approving_gw(pax8: Running, tmp_path: Path) -> AsyncIterator[tuple[InProcess, Store]]:
+    store, tenant, _ = await approval_store(tmp_path / "store.db")
+    tokens = {"mspx_member": TokenEntry(tenant, "k-member", "member")}
     snap = snapshot(
-        [(tenant.id, "north", False)], tokens=tokens,
-        rules={tenant.id: [ItemRuleRecord("tool", "px__*", True, ("member", "admin"), 1)]},
-        connectors={tenant.id: [entry(pax8.url, tenant=tenant.id)]},
+        [(tenant, "north", False)], tokens=tokens,
+        rules={tenant: [ItemRuleRecord("tool", "px__*", True, ("member", "admin"), 1)]},
+        connectors={tenant: [entry(pax8.url, tenant=tenant)]},
     )  # fmt: skip
-    gateway = await start(snap, max_body_bytes=65536, approvals=lambda state: Approvals(store, state, ttl=600, wait=0))
+    gateway = await start(snap, max_body_bytes=65536, approvals=approving(store))
     yield gateway, store
     await gateway.close()
     await store.close()
@@ -249,20 +243,10 @@ async def approving(pax8: Running, tmp_path: Path) -> AsyncIterator[tuple[InProc
 ORDER_LINE = {"product_id": PREMIUM, "quantity": 3, "billing_term": "Monthly", "provisioning": {"tenantDomain": "g.io"}}
 
 
-async def _held_then_approved(gw: InProcess, store: Store, args: dict[str, Any]) -> dict[str, Any]:
-    held = (await raw_call(gw, "px__create_order", args, "mspx_member"))["result"]
-    assert held["resultType"] == "input_required", held
-    approval = held["_meta"]["msplex/approval"]["id"]
-    await decide(store, gw.state, "north", approval, approve=True, approver="k-admin")
-    retried = await raw_call(gw, "px__create_order", args, "mspx_member", requestState=held["requestState"])
-    result: dict[str, Any] = retried["result"]
-    return result
-
-
 async def test_an_order_is_previewed_held_for_approval_and_placed_at_the_previewed_price(
-    approving: tuple[InProcess, Store], fake: Pax8Fake
+    approving_gw: tuple[InProcess, Store], fake: Pax8Fake
 ) -> None:
-    gw, store = approving
+    gw, store = approving_gw
     orders_before = len(fake.store["orders"])
     preview = await raw_call(gw, "px__preview_order", {"company_id": GLOBEX, "lines": [ORDER_LINE]}, "mspx_member")
     shown = preview["result"]["structuredContent"]
@@ -271,7 +255,7 @@ async def test_an_order_is_previewed_held_for_approval_and_placed_at_the_preview
     assert fake.recorded("/v1/orders", "POST")[0].param("isMock") == "true"
 
     args = {"company_id": GLOBEX, "lines": [{**ORDER_LINE, "unit_price": 22.0}]}
-    placed = await _held_then_approved(gw, store, args)
+    placed = await approved_call(gw, store, "px__create_order", args, "mspx_member")
     assert placed["isError"] is False, placed
     order = placed["structuredContent"]["order"]
     assert order["companyId"] == GLOBEX and order["id"] in fake.store["orders"]
@@ -279,12 +263,11 @@ async def test_an_order_is_previewed_held_for_approval_and_placed_at_the_preview
 
 
 async def test_an_approved_order_whose_price_changed_is_not_placed(
-    approving: tuple[InProcess, Store], fake: Pax8Fake
+    approving_gw: tuple[InProcess, Store], fake: Pax8Fake
 ) -> None:
-    gw, store = approving
+    gw, store = approving_gw
     fake.set_price(PREMIUM, 25.0)
-    refused_order = await _held_then_approved(
-        gw, store, {"company_id": GLOBEX, "lines": [{**ORDER_LINE, "unit_price": 22.0}]}
-    )
+    args = {"company_id": GLOBEX, "lines": [{**ORDER_LINE, "unit_price": 22.0}]}
+    refused_order = await approved_call(gw, store, "px__create_order", args, "mspx_member")
     assert refused_order["isError"] is True and "price changed from 22.0 to 25.0" in str(refused_order)
     assert fake.recorded("/v1/orders", "POST") == []
