@@ -3,9 +3,6 @@ keys, client id and codebase are checked live before anything is saved."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import pytest
 
 from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.connectwise import DEFAULT_CLIENT_ID, ApiMember, ConnectWiseFake
+from support.sandbox import msplex_cli as msplex
 
 PRIVATE = "cw-connect-private-5772"
 
@@ -22,16 +20,6 @@ def manage() -> Iterator[Running]:
     running = serve_in_thread(ConnectWiseFake(members=[ApiMember("msplex", "pubkey", PRIVATE)]).app)
     yield running
     running.stop()
-
-
-async def msplex(home: Path, *args: str) -> tuple[int, str, str]:
-    env = {**os.environ, "MSPLEX_HOME": str(home)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "msplex", *args,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-    )  # fmt: skip
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out.decode(), err.decode()
 
 
 def _connect(url: str, private: str, *extra: str) -> tuple[str, ...]:
