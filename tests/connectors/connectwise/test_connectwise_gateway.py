@@ -8,15 +8,11 @@ connector. The fake records every request, so each test asserts what reached Man
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx2
-import mcp_types as types
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from msplex.connectors.connectwise import VENDOR
 from msplex.sandbox._server import Running, serve_in_thread
@@ -24,6 +20,7 @@ from msplex.sandbox.connectwise import DEFAULT_CLIENT_ID, ApiMember, ConnectWise
 from msplex.store.models import utcnow
 from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
 from support.inproc import InProcess, snapshot, start
+from support.mcp_tools import client, ok, refused
 
 PRIVATE = "cw-private-key-271828"
 NORTH, BETA = "t-north", "t-beta"
@@ -79,34 +76,12 @@ async def gw(cw_server: Running) -> AsyncIterator[InProcess]:
     await gateway.close()
 
 
-@contextlib.asynccontextmanager
-async def client(gw: InProcess, token: str, tenant: str = "north") -> AsyncIterator[Client]:
-    transport = httpx2.ASGITransport(app=gw.edge)
-    headers = {"Authorization": f"Bearer {token}"}
-    url = f"http://127.0.0.1/mcp/v1/{tenant}"
-    async with (
-        httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1", headers=headers) as http,
-        Client(streamable_http_client(url, http_client=http), mode="2026-07-28") as mcp,  # type: ignore[arg-type]
-    ):
-        yield mcp
-
-
-def _text(result: types.CallToolResult) -> str:
-    block = result.content[0]
-    assert isinstance(block, types.TextContent)
-    return block.text
-
-
 async def _ok(mcp: Client, tool: str, args: dict[str, Any]) -> Any:
-    result = await mcp.call_tool(f"cw__{tool}", args)
-    assert not result.is_error, _text(result)
-    return result.structured_content
+    return await ok(mcp, f"cw__{tool}", args)
 
 
 async def _refused(mcp: Client, tool: str, args: dict[str, Any]) -> str:
-    result = await mcp.call_tool(f"cw__{tool}", args)
-    assert result.is_error, result
-    return _text(result)
+    return await refused(mcp, f"cw__{tool}", args)
 
 
 def _writes(fake: ConnectWiseFake) -> list[str]:

@@ -21,7 +21,8 @@ import httpx
 import orjson
 
 from msplex.connectors.connectwise._conditions import all_of, number
-from msplex.connectors.framework import JSON, ToolContext, ToolError, VendorError, page_result
+from msplex.connectors.framework import JSON, ToolContext, VendorError, page_result
+from msplex.connectors.framework.records import get_record
 
 __all__ = [
     "DEFAULT_CODEBASE",
@@ -101,18 +102,6 @@ async def list_page(
         rows = ctx.scope.keep(rows, owner)
     more = "next" in response.links
     return page_result([project(r, keep) for r in rows], page=page, page_size=size, has_more=more)
-
-
-async def get_record(ctx: ToolContext, resource: str, what: str) -> JSON:
-    try:
-        record = await ctx.http.get(resource)
-    except VendorError as exc:
-        if exc.kind == "not_found":
-            raise ToolError(f"{what} not found") from None
-        raise
-    if not isinstance(record, dict):
-        raise VendorError("vendor", f"ConnectWise answered {what} with something that is not a record")
-    return record
 
 
 async def get_owned(ctx: ToolContext, resource: str, what: str, owner: Owner = company_of) -> JSON:

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from msplex.connectors.framework import JSON, ToolContext, ToolError, VendorError
+from msplex.connectors.framework.records import get_record
 
 __all__ = [
     "CURSOR_INPUT",
@@ -159,14 +160,7 @@ async def list_after(
 
 async def get_owned(ctx: ToolContext, path: str, what: str, owner: Callable[[JSON], Any]) -> JSON:
     """A record by id, refused (as not found) unless the call's customer owns it."""
-    try:
-        record = await ctx.http.get(path)
-    except VendorError as exc:
-        if exc.kind == "not_found":
-            raise ToolError(f"{what} not found") from None
-        raise
-    if not isinstance(record, dict):
-        raise VendorError("vendor", f"NinjaOne answered {what} with something that is not a record")
+    record = await get_record(ctx, path, what)
     ctx.scope.check(owner(record), what)
     return record
 

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from msplex.connectors.framework import JSON, ToolContext, ToolError, VendorError, page_result
+from msplex.connectors.framework.records import get_record
 
 __all__ = [
     "MAX_SIZE",
@@ -75,18 +76,6 @@ async def list_page(
         [project(r, keep) for r in kept], page=page, page_size=size, has_more=more,
         total=total if isinstance(total, int) else None,
     )  # fmt: skip
-
-
-async def get_record(ctx: ToolContext, path: str, what: str) -> JSON:
-    try:
-        record = await ctx.http.get(path)
-    except VendorError as exc:
-        if exc.kind == "not_found":
-            raise ToolError(f"{what} not found") from None
-        raise
-    if not isinstance(record, dict):
-        raise VendorError("vendor", f"Pax8 answered {what} with something that is not a record")
-    return record
 
 
 async def get_owned(ctx: ToolContext, path: str, what: str, owner: str = "companyId") -> JSON:
