@@ -289,3 +289,11 @@ async def test_an_approved_action_on_another_customers_device_is_refused(
         result = await approved_call(gw, store, f"ninja__{tool}", args, "mspx_globex")
         assert result["isError"] is True and "not found" in orjson.dumps(result).decode(), tool
     assert fake.actions == []
+
+
+async def test_ninjaones_error_body_reaches_the_model_with_its_incident(gw: InProcess) -> None:
+    async with client(gw, "mspx_member") as mcp:
+        message = await refused(mcp, "ninja__list_tickets", {"board_id": 99})
+        missing = await refused(mcp, "ninja__get_device", {"device_id": 999})
+    assert "Board 99 not found (incident " in message
+    assert missing == "device 999 not found"

@@ -271,3 +271,12 @@ async def test_an_approved_order_whose_price_changed_is_not_placed(
     refused_order = await approved_call(gw, store, "px__create_order", args, "mspx_member")
     assert refused_order["isError"] is True and "price changed from 22.0 to 25.0" in str(refused_order)
     assert fake.recorded("/v1/orders", "POST") == []
+
+
+async def test_pax8s_error_envelope_reaches_the_model_with_its_details(gw: InProcess, fake: Pax8Fake) -> None:
+    line = {"product_id": PREMIUM, "quantity": 2, "billing_term": "Monthly"}
+    async with client(gw, "mspx_member") as mcp:
+        message = await refused(mcp, "px__preview_order", {"company_id": GLOBEX, "lines": [line]})
+        missing = await refused(mcp, "px__get_subscription", {"subscription_id": pid("nothing")})
+    assert "refused the request (422)" in message and "provisioningDetails needs tenantDomain" in message
+    assert missing == f"subscription {pid('nothing')} not found"
