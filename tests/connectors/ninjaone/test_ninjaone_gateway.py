@@ -12,15 +12,18 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
+from msplex.connectors.framework import InstanceConfig, VendorInstance
 from msplex.connectors.ninjaone import VENDOR
 from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.ninjaone import NinjaOneFake
 from msplex.store import Store
 from msplex.store.models import utcnow
 from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
+from msplex.vault import build_auth
 from support.inproc import InProcess, snapshot, start
 from support.mcp_tools import approval_store, approved_call, approving, client, ok, refused
 
@@ -297,3 +300,12 @@ async def test_ninjaones_error_body_reaches_the_model_with_its_incident(gw: InPr
         missing = await refused(mcp, "ninja__get_device", {"device_id": 999})
     assert "Board 99 not found (incident " in message
     assert missing == "device 999 not found"
+
+
+async def test_customer_discovery_reads_every_organization(ninja: Running) -> None:
+    config = InstanceConfig(ninja.url, None, {"client_id": "ninja-client"})
+    async with httpx.AsyncClient() as http:
+        auth = build_auth(VENDOR, config, {"client_secret": SECRET}, http)
+        assert VENDOR.companies is not None
+        found = await VENDOR.companies(VendorInstance(VENDOR, config, auth, http, tenant="north").context())
+    assert {(c.id, c.name) for c in found} == {("1", "Acme Corporation"), ("2", "Globex Ltd")}

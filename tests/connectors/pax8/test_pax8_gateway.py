@@ -12,8 +12,10 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from msplex.connectors.framework import InstanceConfig, VendorInstance
 from msplex.connectors.pax8 import VENDOR
 from msplex.sandbox._pax8_seed import ACME, GLOBEX, pid
 from msplex.sandbox._server import Running, serve_in_thread
@@ -21,6 +23,7 @@ from msplex.sandbox.pax8 import Pax8Fake
 from msplex.store import Store
 from msplex.store.models import utcnow
 from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
+from msplex.vault import build_auth
 from support.inproc import InProcess, snapshot, start
 from support.mcp_tools import approval_store, approved_call, approving, client, ok, raw_call, refused
 
@@ -280,3 +283,12 @@ async def test_pax8s_error_envelope_reaches_the_model_with_its_details(gw: InPro
         missing = await refused(mcp, "px__get_subscription", {"subscription_id": pid("nothing")})
     assert "refused the request (422)" in message and "provisioningDetails needs tenantDomain" in message
     assert missing == f"subscription {pid('nothing')} not found"
+
+
+async def test_customer_discovery_reads_every_company(pax8: Running) -> None:
+    config = InstanceConfig(f"{pax8.url}/v1", None, {"client_id": "pax8-client"})
+    async with httpx.AsyncClient() as http:
+        auth = build_auth(VENDOR, config, {"client_secret": SECRET}, http)
+        assert VENDOR.companies is not None
+        found = await VENDOR.companies(VendorInstance(VENDOR, config, auth, http, tenant="north").context())
+    assert {(c.id, c.name) for c in found} == {(ACME, "Acme Corporation"), (GLOBEX, "Globex Ltd")}
