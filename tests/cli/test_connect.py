@@ -34,7 +34,9 @@ async def msplex(
         **os.environ,
         "MSPLEX_HOME": str(home),
         "MSPLEX_VENDOR_MODULES": "widgets_vendor",
-        "PYTHONPATH": os.pathsep.join([str(TESTS / "connectors" / "framework"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            [str(TESTS / "connectors" / "framework"), str(TESTS), os.environ.get("PYTHONPATH", "")]
+        ),
         **(env or {}),
     }
     proc = await asyncio.create_subprocess_exec(
@@ -46,8 +48,8 @@ async def msplex(
 
 
 async def test_connect_lists_vendors_and_each_vendor_lists_its_flags(msplex_home: Path) -> None:
-    code, out, _ = await msplex(msplex_home, "connect")
-    assert code == 0 and "widgets" in out and "--api-key" in out
+    code, out, err = await msplex(msplex_home, "connect")
+    assert code == 0 and "widgets" in out and "--api-key" in out, err
     code, out, _ = await msplex(msplex_home, "connect", "widgets", "--help")
     assert code == 0 and "--api-key" in out and "--base-url" in out and "--enable" in out
 

@@ -8,6 +8,8 @@ secret, ``invalid_scope`` for a scope not granted; ``/api/me`` answers 401 to an
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import secrets
 import time
 from typing import Any
@@ -30,10 +32,14 @@ class OAuthFake:
         self.refresh: dict[str, bool] = {}
         """Refresh token -> still usable."""
         self.reused: list[str] = []
+        self.codes: dict[str, tuple[str, str]] = {}
+        """Authorization code -> (PKCE challenge, redirect URI)."""
+        self.authorize_requests: list[dict[str, str]] = []
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/oauth/token", self._token)
+        app.router.add_get("/oauth/authorize", self._authorize)
         app.router.add_get("/api/me", self._me)
         return app
 
@@ -60,6 +66,12 @@ class OAuthFake:
             if not asked <= self.scopes:
                 return web.json_response({"error": "invalid_scope"}, status=400)
             return web.json_response(self.issue())
+        if grant == "authorization_code":
+            challenge, redirect = self.codes.pop(str(form.get("code")), ("", ""))
+            verifier = str(form.get("code_verifier", ""))
+            if not challenge or redirect != form.get("redirect_uri") or _s256(verifier) != challenge:
+                return web.json_response({"error": "invalid_grant"}, status=400)
+            return web.json_response(self.issue(refresh=True))
         if grant == "refresh_token":
             rt = str(form.get("refresh_token"))
             if not self.refresh.get(rt):
@@ -69,8 +81,22 @@ class OAuthFake:
             return web.json_response(self.issue(refresh=True))
         return web.json_response({"error": "unsupported_grant_type"}, status=400)
 
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """The person consents at once: back to the client's redirect URI with a code (PKCE S256 required)."""
+        q = dict(request.query)
+        self.authorize_requests.append(q)
+        if q.get("client_id") != self.client_id or q.get("code_challenge_method") != "S256":
+            return web.Response(status=400, text="bad authorization request")
+        code = secrets.token_urlsafe(12)
+        self.codes[code] = (q["code_challenge"], q["redirect_uri"])
+        raise web.HTTPFound(f"{q['redirect_uri']}?code={code}&state={q.get('state', '')}")
+
     async def _me(self, request: web.Request) -> web.Response:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if self.access.get(token, 0) < time.time():
             return web.json_response({"error": "invalid_token"}, status=401)
         return web.json_response({"id": 1, "name": "me"})
+
+
+def _s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, NoReturn
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -20,7 +22,9 @@ from msplex.connectors.framework import (
     Vendor,
     VendorInstance,
 )
+from msplex.state import SharedState
 from msplex.state.memory import MemoryState
+from msplex.state.redis import RedisState
 from msplex.vault import MemoryTokens, build_auth
 from support.local_http import serve
 
@@ -55,6 +59,32 @@ AC = Vendor(
     tools=(TOOL,),
     validate=validate,
 )
+
+
+REDIS_URL = os.environ.get("MSPLEX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def replicas(
+    request: pytest.FixtureRequest, unavailable: Callable[[str, str], NoReturn]
+) -> AsyncIterator[tuple[SharedState, SharedState]]:
+    """The shared state as two replicas see it: one in-process state, or two clients of one Redis."""
+    if request.param == "memory":
+        state = MemoryState()
+        await state.start()
+        yield state, state
+        await state.close()
+        return
+    prefix = f"msplex-test-{uuid4().hex[:8]}:"
+    first, second = RedisState(REDIS_URL, prefix=prefix), RedisState(REDIS_URL, prefix=prefix)
+    try:
+        await first.start()
+    except (ConnectionError, OSError) as exc:
+        unavailable(f"Redis at {REDIS_URL.rpartition('@')[2]}", f"{type(exc).__name__}: {str(exc)[:120]}")
+    await second.start()
+    yield first, second
+    await first.close()
+    await second.close()
 
 
 @pytest.fixture
@@ -100,53 +130,52 @@ async def test_token_the_vendor_rejects_early_is_renewed_once(fake: tuple[OAuthF
     assert len(f.token_requests) == 1
 
 
-async def test_two_replicas_share_one_renewal_through_the_state_lock(fake: tuple[OAuthFake, str]) -> None:
-    f, url = fake
+def two_replicas(
+    vendor: Vendor,
+    url: str,
+    f: OAuthFake,
+    client: httpx.AsyncClient,
+    store: MemoryTokens,
+    states: Sequence[SharedState],
+) -> list[VendorInstance]:
+    """One instance per replica, sharing the token store (the database) and the renewal lock."""
     config = InstanceConfig(base_url=url)
-    state = MemoryState()
-    await state.start()
-    store = MemoryTokens(expired(f))
+    return [
+        VendorInstance(
+            vendor,
+            config,
+            build_auth(vendor, config, secrets_of(f), client, tokens=store, state=state, lock_key="vault:token:t:1"),
+            client,
+            tenant="acme",
+        )
+        for state in states
+    ]
+
+
+async def test_two_replicas_share_one_renewal_through_the_state_lock(
+    fake: tuple[OAuthFake, str], replicas: tuple[SharedState, SharedState]
+) -> None:
+    f, url = fake
     async with httpx.AsyncClient() as client:
-        replicas = [
-            VendorInstance(
-                CC,
-                config,
-                build_auth(CC, config, secrets_of(f), client, tokens=store, state=state, lock_key="vault:token:t:cc"),
-                client,
-                tenant="acme",
-            )
-            for _ in range(2)
-        ]
-        results = await asyncio.gather(*(replicas[i % 2].call("me", {}) for i in range(20)))
-    await state.close()
+        pair = two_replicas(CC, url, f, client, MemoryTokens(expired(f)), replicas)
+        results = await asyncio.gather(*(pair[i % 2].call("me", {}) for i in range(20)))
     assert all(not r["isError"] for r in results)
     assert len(f.token_requests) == 1
 
 
-async def test_rotating_refresh_token_is_never_used_twice_across_replicas(fake: tuple[OAuthFake, str]) -> None:
+async def test_rotating_refresh_token_is_never_used_twice_across_replicas(
+    fake: tuple[OAuthFake, str], replicas: tuple[SharedState, SharedState]
+) -> None:
     f, url = fake
-    config = InstanceConfig(base_url=url)
-    state = MemoryState()
-    await state.start()
     store = MemoryTokens(expired(f, refresh=True))
     async with httpx.AsyncClient() as client:
-        replicas = [
-            VendorInstance(
-                AC,
-                config,
-                build_auth(AC, config, secrets_of(f), client, tokens=store, state=state, lock_key="vault:token:t:ac"),
-                client,
-                tenant="acme",
-            )
-            for _ in range(2)
-        ]
-        results = await asyncio.gather(*(replicas[i % 2].call("me", {}) for i in range(20)))
+        pair = two_replicas(AC, url, f, client, store, replicas)
+        results = await asyncio.gather(*(pair[i % 2].call("me", {}) for i in range(20)))
         assert all(not r["isError"] for r in results)
         assert [r["grant_type"] for r in f.token_requests] == ["refresh_token"]
         assert f.reused == []
         # the rotated refresh token was saved: the next renewal uses it, not the spent one
         assert store.token is not None and f.refresh[store.token["refresh_token"]] is True
-    await state.close()
 
 
 async def test_refresh_failure_marks_the_instance_not_ready_with_the_reason(fake: tuple[OAuthFake, str]) -> None:

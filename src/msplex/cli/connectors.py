@@ -95,6 +95,8 @@ def _connect(vendor: Vendor, options: dict[str, Any]) -> None:
                     hint = f" or ${flag.env}" if flag.env else ""
                     raise CliError(f"{vendor.title} needs {flag.option} (pass it, '-' for stdin{hint})")
                 secrets[flag.field] = typer.prompt(f"{flag.help}", hide_input=True)
+        from msplex.connectors.framework.spec import AuthorizationCode
+
         try:
             done = await connect(
                 store,
@@ -116,6 +118,11 @@ def _connect(vendor: Vendor, options: dict[str, Any]) -> None:
             for public, read_only in done.tools:
                 if read_only:
                     await scope.set_rule("tool", public, enabled=True)
+        if isinstance(vendor.credential, AuthorizationCode):
+            verb = "Saved" if done.created else "Updated"
+            typer.echo(f"{verb} {vendor.title} as '{name}' in tenant '{tenant}'; it needs a person's grant next:")
+            typer.echo(f"  {msplex_command(f'connector authorize {name} --tenant {tenant}')}")
+            return
         verb = "Connected" if done.created else "Updated"
         checked = "validated live" if not options["skip_validation"] else "not validated (--skip-validation)"
         typer.echo(f"{verb} {vendor.title} as '{name}' in tenant '{tenant}' ({checked}).")
@@ -247,6 +254,42 @@ def connector_remove(name: Annotated[str, typer.Argument(metavar="NAME")], tenan
     async def go(store: Store, settings: Settings) -> None:
         await store.tenant(tenant).connectors.remove(name)
         typer.echo(f"Removed connector '{name}' of tenant '{tenant}' (credentials and customer mappings deleted).")
+
+    run_with_store(go)
+
+
+@connector_app.command("authorize", cls=Command)
+def connector_authorize(
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    tenant: TenantOpt,
+    port: Annotated[int, typer.Option("--port", help="Local port of the redirect (0: any free one).")] = 0,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for the grant.", metavar="SECONDS")] = 300.0,
+    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the URL in a browser.")] = True,
+) -> None:
+    """Grant a connector a person's access (OAuth authorization code with PKCE, e.g. NinjaOne's user
+    context): open the printed URL, consent, and the redirect to this machine completes it."""
+
+    async def go(store: Store, settings: Settings) -> None:
+        from msplex.cli._redirect import receive_code
+        from msplex.connectors.manage import begin_authorization, finish_authorization
+
+        try:
+            async with receive_code(port) as (redirect_uri, codes):
+                grant = await begin_authorization(store, tenant, name, redirect_uri)
+                typer.echo(f"Open this URL to grant access (waiting {wait:g} s):\n{grant.url}", color=False)
+                sys.stdout.flush()
+                if browser and sys.stdin.isatty():
+                    import webbrowser
+
+                    webbrowser.open(grant.url)
+                code = await codes(grant.state, wait)
+            done = await finish_authorization(store, tenant, name, grant, code)
+        except ConnectFailed as exc:
+            raise CliError(str(exc)) from None
+        typer.echo(f"Authorized connector '{name}' of tenant '{tenant}' (tokens sealed in the vault).")
+        typer.echo("-> Gateway session ready")
+        for public, read_only in done.tools:
+            typer.echo(f"   {public}  ({'read-only' if read_only else 'write'})")
 
     run_with_store(go)
 

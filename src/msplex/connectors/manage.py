@@ -10,7 +10,8 @@ scope) and the fix, never carrying a secret.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from secrets import token_urlsafe
 
 import httpx
 
@@ -19,12 +20,24 @@ from msplex.connectors.framework.errors import NotReady, VendorError
 from msplex.connectors.framework.instance import VendorInstance
 from msplex.connectors.framework.redact import scrub_text
 from msplex.connectors.framework.registry import vendor as vendor_of
-from msplex.connectors.framework.spec import InstanceConfig, Vendor
+from msplex.connectors.framework.spec import AuthorizationCode, InstanceConfig, Vendor
+from msplex.store import validation
 from msplex.store.records import ConnectorRecord
 from msplex.store.store import Store
 from msplex.vault.auth import MemoryTokens, build_auth
+from msplex.vault.oauth import TokenEndpoint, authorization_url, new_verifier
 
-__all__ = ["ConnectFailed", "Connected", "connect", "discover", "missing_flags", "validate_entry"]
+__all__ = [
+    "Authorization",
+    "ConnectFailed",
+    "Connected",
+    "begin_authorization",
+    "connect",
+    "discover",
+    "finish_authorization",
+    "missing_flags",
+    "validate_entry",
+]
 
 VALIDATE_TIMEOUT = 20.0
 
@@ -100,6 +113,10 @@ async def connect(
     """Create or update a connector instance (secrets not given are kept from the stored instance)."""
     vendor = vendor_of(kind)
     instance = name or vendor.kind
+    validation.check_upstream_name(instance)
+    validation.check_url(base_url, "base URL")
+    if token_url:
+        validation.check_url(token_url, "token URL")
     connectors = store.tenant(tenant).connectors
     stored: dict[str, str] = {}
     existing = {r.name: r for r in await connectors.list()}
@@ -110,6 +127,8 @@ async def connect(
     if missing:
         raise ConnectFailed(f"{vendor.title} needs {', '.join(missing)}", f"see `msplex connect {kind} --help`")
     config = InstanceConfig(base_url.rstrip("/"), token_url or None, {k: v for k, v in settings.items() if v})
+    if isinstance(vendor.credential, AuthorizationCode):
+        validate = False  # nothing to check until a person grants access (`msplex connector authorize`)
     if validate:
         async with _client(http) as client:
             await validate_entry(vendor, config, merged, client, tenant)
@@ -154,6 +173,79 @@ async def discover(
             if proposal.verdict == "match" and proposal.vendor_id is not None:
                 await scope.connectors.map_customer(proposal.customer, name, proposal.vendor_id)
     return proposals
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """An authorization-code grant in progress: where to send the person, and what proves it is ours."""
+
+    url: str
+    state: str
+    verifier: str = field(repr=False)
+    redirect_uri: str
+
+
+async def begin_authorization(store: Store, tenant: str, name: str, redirect_uri: str) -> Authorization:
+    """The authorization URL (PKCE S256, RFC 8707 resource when the vendor names one) for ``name``."""
+    entry = await store.tenant(tenant).connectors.entry(name)
+    record = entry.record
+    vendor = vendor_of(record.kind)
+    kind = vendor.credential
+    if not isinstance(kind, AuthorizationCode):
+        raise ConnectFailed(f"connector '{name}' ({vendor.title}) does not use the authorization-code flow")
+    config = InstanceConfig(record.base_url, record.token_url, dict(record.settings))
+    client_id = {**record.settings, **entry.secrets}.get(kind.client_id, "")
+    state, verifier = token_urlsafe(24), new_verifier()
+    url = authorization_url(
+        kind.authorize_url(config),
+        client_id,
+        redirect_uri=redirect_uri,
+        scope=kind.scope,
+        state=state,
+        verifier=verifier,
+        resource=kind.resource(config),
+    )
+    return Authorization(url, state, verifier, redirect_uri)
+
+
+async def finish_authorization(
+    store: Store, tenant: str, name: str, grant: Authorization, code: str, *, http: httpx.AsyncClient | None = None
+) -> Connected:
+    """Exchange the code for tokens, keep them sealed in the vault, and run the vendor's live check."""
+    scope = store.tenant(tenant)
+    entry = await scope.connectors.entry(name)
+    record = entry.record
+    vendor = vendor_of(record.kind)
+    kind = vendor.credential
+    assert isinstance(kind, AuthorizationCode)
+    config = InstanceConfig(record.base_url, record.token_url, dict(record.settings))
+    settings = {**record.settings, **entry.secrets}
+    fix = f"run `msplex connector authorize {name} --tenant {tenant}` again"
+    async with _client(http) as client:
+        endpoint = TokenEndpoint(
+            client,
+            config.token_url or kind.token_url(config),
+            settings.get(kind.client_id, ""),
+            entry.secrets.get(kind.client_secret) if kind.client_secret else None,
+            vendor=vendor.title,
+            fix=fix,
+        )
+        try:
+            token = await endpoint.authorization_code(code, redirect_uri=grant.redirect_uri, verifier=grant.verifier)
+        except NotReady as exc:
+            raise ConnectFailed(exc.message, fix) from None
+        await scope.connectors.save_token(name, token)
+        tokens = MemoryTokens(token)
+        auth = build_auth(vendor, config, entry.secrets, client, tokens=tokens, fix=fix)
+        instance = VendorInstance(vendor, config, auth, client, tenant=tenant, name=name)
+        try:
+            await instance.validate()
+        except VendorError as exc:
+            failed = _explain(exc, vendor, record.base_url)
+            raise ConnectFailed(scrub_text(failed.message, auth.secrets()), failed.fix) from None
+        if tokens.token != token and tokens.token is not None:
+            await scope.connectors.save_token(name, tokens.token)  # renewed during the check
+    return Connected(record, False, tuple((f"{name}__{t.name}", t.read_only) for t in vendor.tools))
 
 
 class _client:

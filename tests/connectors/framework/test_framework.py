@@ -162,3 +162,36 @@ async def test_pacer_keeps_under_the_published_limit() -> None:
         await pacer.admit(sleep)
     assert slept == [60.0]
     await asyncio.sleep(0)
+
+
+async def test_replicas_sharing_the_state_pace_under_the_rolling_limit_together() -> None:
+    from msplex.connectors.framework import RateLimit, SharedPacer
+    from msplex.state.memory import MemoryState
+
+    state = MemoryState()
+    await state.start()
+    now = [1000.0]
+    starts: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    rate = RateLimit(requests=10, per_seconds=60, margin=1.0)
+    replicas = [SharedPacer(state, "pace:t:1", rate, clock=lambda: now[0]) for _ in range(2)]
+    for i in range(30):
+        await replicas[i % 2].admit(sleep)
+        starts.append(now[0])
+        now[0] += 1.0
+    await state.close()
+    # no rolling 60 s window holds more than the published 10 starts, whichever replica made them
+    assert max(sum(1 for t in starts if s <= t < s + 60) for s in starts) <= 10
+
+
+def test_a_broken_vendor_plugin_is_skipped_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from msplex.connectors.framework import registry
+
+    monkeypatch.setenv("MSPLEX_VENDOR_MODULES", "no_such_vendor_module, widgets_vendor")
+    kinds = [v.kind for v in registry.available()]
+    assert "widgets" in kinds
+    with pytest.raises(registry.UnknownVendor, match="unknown vendor 'nope'"):
+        registry.vendor("nope")

@@ -153,3 +153,17 @@ async def test_another_tenant_cannot_reach_the_connector(fake: tuple[Fake, str])
         assert not f.requests  # nothing reached the vendor
     finally:
         await gw.close()
+
+
+async def test_a_client_visible_write_needs_an_approval_by_default(fake: tuple[Fake, str]) -> None:
+    f, url = fake
+    gw = await gateway_for(url)
+    try:
+        public = {"name": "widgets__add_note", "arguments": {"id": 1, "text": "hello", "public": True}}
+        held = await rpc(gw, "tools/call", public, "mspx_admin")
+        assert "needs an approval" in held["error"]["message"]
+        internal = await call(gw, "widgets__add_note", {"id": 1, "text": "hello"}, "mspx_admin")
+        assert internal["isError"] is False
+        assert [r.method for r in f.requests].count("POST") == 1  # only the internal note reached the vendor
+    finally:
+        await gw.close()

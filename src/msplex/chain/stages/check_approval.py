@@ -24,6 +24,7 @@ from msplex.approvals.replies import APPROVAL_META, STATE_PREFIX
 from msplex.approvals.service import Approvals
 from msplex.call import Call
 from msplex.chain.stage import Applies
+from msplex.connectors.framework.spec import effects_of
 from msplex.errors import Code, Denied, Held, RpcError, Stage
 from msplex.store.approvals import ApprovalRecord
 
@@ -38,14 +39,27 @@ def approval_required(call: Call) -> bool:
     """Whether ``call`` must be approved by a person before it is dispatched.
 
     Tool policy decides when it ran (``call.decision``); until then, and where it set no decision,
-    the default is: tools annotated ``destructiveHint: true`` need an approval."""
+    the default is: tools annotated ``destructiveHint: true`` need an approval, and so do vendor tools
+    whose arguments make a write client-visible or billable (``_meta["msplex/effects"]``) and reveal
+    tools (``_meta["msplex/sensitive"]``)."""
     if call.decision is not None:
         return call.decision.approval
     target = call.target
     if target is None or target.kind != "tool" or target.item is None:
         return False
     annotations = target.item.get("annotations")
-    return type(annotations) is dict and annotations.get("destructiveHint") is True
+    if type(annotations) is dict and annotations.get("destructiveHint") is True:
+        return True
+    meta = target.item.get("_meta")
+    if type(meta) is not dict or target.vendor is None:
+        return False
+    if meta.get("msplex/sensitive") is True:
+        return True
+    effects = meta.get("msplex/effects")
+    if not effects:
+        return False
+    args = call.params.get("arguments")
+    return bool(effects_of(effects, args if isinstance(args, dict) else {}))
 
 
 def _refused(reason: str) -> Denied:

@@ -32,7 +32,7 @@ is the whole tool path, and what vendor tests drive); ``VendorConnector`` adapts
 
 from msplex.connectors.framework.context import ToolContext
 from msplex.connectors.framework.errors import NotReady, ToolError, VendorError
-from msplex.connectors.framework.http import Auth, NoAuth, Pacer, VendorHTTP
+from msplex.connectors.framework.http import Auth, NoAuth, Pacer, Pacing, SharedPacer, VendorHTTP
 from msplex.connectors.framework.instance import Readiness, VendorInstance, tool_error
 from msplex.connectors.framework.paging import PAGE_INPUT, page_input, page_result, paged_output
 from msplex.connectors.framework.redact import redact, scrub_text
@@ -72,9 +72,11 @@ __all__ = [
     "NoAuth",
     "NotReady",
     "Pacer",
+    "Pacing",
     "RateLimit",
     "Readiness",
     "Scope",
+    "SharedPacer",
     "ToolContext",
     "ToolError",
     "ToolSpec",

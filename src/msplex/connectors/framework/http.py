@@ -15,7 +15,7 @@ import email.utils
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,7 +25,10 @@ from msplex.connectors.framework.errors import NotReady, VendorError
 from msplex.connectors.framework.redact import scrub_text
 from msplex.connectors.framework.spec import RateLimit
 
-__all__ = ["Auth", "NoAuth", "Pacer", "VendorHTTP", "default_error_message"]
+if TYPE_CHECKING:
+    from msplex.state import SharedState
+
+__all__ = ["Auth", "NoAuth", "Pacer", "Pacing", "SharedPacer", "VendorHTTP", "default_error_message"]
 
 Sleep = Callable[[float], Awaitable[None]]
 Files = Mapping[str, tuple[str | None, bytes, str]]
@@ -58,6 +61,39 @@ class NoAuth:
 
     def secrets(self) -> Sequence[str]:
         return ()
+
+
+class Pacing(Protocol):
+    async def admit(self, sleep: Sleep = asyncio.sleep) -> None:
+        """Return when one more request may start."""
+        ...
+
+
+class SharedPacer:
+    """Pacing shared by every replica (through the state seam's counters), for scale-out.
+
+    The state offers fixed windows (a counter's TTL starts when it is created), so time is cut into
+    windows of the vendor's length aligned on the clock, each admitting half the budget: any rolling
+    window of that length overlaps at most two of them, so all replicas together stay under the
+    published rolling limit. One state round trip per request."""
+
+    def __init__(
+        self, state: SharedState, key: str, rate: RateLimit, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._state = state
+        self._key = key
+        self._window = rate.per_seconds
+        self._half = max(1, int(rate.requests * rate.margin) // 2)
+        self._clock = clock
+
+    async def admit(self, sleep: Sleep = asyncio.sleep) -> None:
+        while True:
+            now = self._clock()
+            window = int(now // self._window)
+            count = await self._state.incr(f"{self._key}:{window}", ttl=self._window * 2)
+            if count <= self._half:
+                return
+            await sleep((window + 1) * self._window - now)
 
 
 class Pacer:
@@ -137,7 +173,7 @@ class VendorHTTP:
         *,
         vendor: str,
         rate: RateLimit | None = None,
-        pacer: Pacer | None = None,
+        pacer: Pacing | None = None,
         error_message: Callable[[httpx.Response], str | None] | None = None,
         fix: str | None = None,
         sleep: Sleep = asyncio.sleep,

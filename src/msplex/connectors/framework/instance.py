@@ -21,7 +21,7 @@ from jsonschema.exceptions import ValidationError
 
 from msplex.connectors.framework.context import ToolContext
 from msplex.connectors.framework.errors import NotReady, ToolError, VendorError
-from msplex.connectors.framework.http import Auth, Pacer, VendorHTTP
+from msplex.connectors.framework.http import Auth, Pacing, VendorHTTP
 from msplex.connectors.framework.redact import redact, scrub_text
 from msplex.connectors.framework.scope import Scope
 from msplex.connectors.framework.spec import JSON, InstanceConfig, ToolSpec, Vendor
@@ -66,7 +66,7 @@ class VendorInstance:
         name: str | None = None,
         customers: Mapping[str, str] | None = None,
         customer_slugs: Mapping[str, str] | None = None,
-        pacer: Pacer | None = None,
+        pacer: Pacing | None = None,
         sleep: Any = None,
     ) -> None:
         self.vendor = vendor

@@ -21,6 +21,7 @@ import httpx
 from msplex.catalogue.listing import Listing, Source
 from msplex.catalogue.provider import Health, Publish
 from msplex.connectors.framework.connector import VendorConnector
+from msplex.connectors.framework.http import SharedPacer
 from msplex.connectors.framework.instance import VendorInstance
 from msplex.connectors.framework.registry import UnknownVendor, vendor
 from msplex.connectors.framework.spec import InstanceConfig
@@ -68,6 +69,9 @@ def instance_of(entry: ConnectorEntry, tenant: str, services: VendorServices) ->
         lock_key=f"vault:token:{record.tenant_id}:{record.id}",
         fix=fix_for(record, tenant),
     )
+    pacer = None
+    if services.state is not None and services.state.backend != "memory" and spec.rate is not None:
+        pacer = SharedPacer(services.state, f"pace:{record.tenant_id}:{record.id}", spec.rate)
     return VendorInstance(
         spec,
         config,
@@ -77,6 +81,7 @@ def instance_of(entry: ConnectorEntry, tenant: str, services: VendorServices) ->
         name=record.name,
         customers=record.customers,
         customer_slugs=record.customer_slugs,
+        pacer=pacer,
     )
 
 

@@ -10,6 +10,7 @@ importable modules, each exporting ``VENDOR``); the gateway and the CLI both rea
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from functools import cache
 
@@ -24,6 +25,8 @@ KINDS: dict[str, str] = {
     "pax8": "msplex.connectors.pax8",
     "ninjaone": "msplex.connectors.ninjaone",
 }
+
+log = logging.getLogger("msplex.connectors")
 
 _EXTRA: dict[str, Vendor] = {}
 
@@ -63,10 +66,17 @@ def _load(kind: str) -> Vendor | None:
 def _plugins(names: str) -> dict[str, Vendor]:
     out: dict[str, Vendor] = {}
     for name in (n.strip() for n in names.split(",")):
-        if name:
+        if not name:
+            continue
+        try:
             found = getattr(importlib.import_module(name), "VENDOR", None)
-            if isinstance(found, Vendor):
-                out[found.kind] = found
+        except Exception as exc:  # a broken plugin must not take the gateway or the CLI down with it
+            log.error("MSPLEX_VENDOR_MODULES: cannot import %s (%s: %s)", name, type(exc).__name__, exc)
+            continue
+        if isinstance(found, Vendor):
+            out[found.kind] = found
+        else:
+            log.error("MSPLEX_VENDOR_MODULES: %s exports no VENDOR", name)
     return out
 
 

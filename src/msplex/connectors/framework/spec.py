@@ -33,6 +33,7 @@ __all__ = [
     "ToolSpec",
     "Vendor",
     "When",
+    "effects_of",
 ]
 
 JSON = dict[str, Any]
@@ -154,12 +155,6 @@ class Condition:
     value: Any = None
     default: Any = None
 
-    def holds(self, args: Mapping[str, Any]) -> bool:
-        if self.op == "present":
-            return args.get(self.arg) not in (None, "", [], {})
-        actual = args.get(self.arg, self.default)
-        return bool(actual == self.value) if self.op == "equals" else bool(actual != self.value)
-
     def to_json(self) -> JSON:
         out: JSON = {"arg": self.arg, "op": self.op}
         if self.op != "present":
@@ -174,9 +169,6 @@ class When:
 
     any: tuple[Condition, ...] = ()
 
-    def holds(self, args: Mapping[str, Any]) -> bool:
-        return not self.any or any(c.holds(args) for c in self.any)
-
     def to_json(self) -> JSON:
         return {"always": True} if not self.any else {"any": [c.to_json() for c in self.any]}
 
@@ -190,13 +182,8 @@ class Effects:
     billable: When | None = None
 
     def of(self, args: Mapping[str, Any]) -> frozenset[str]:
-        """The effects these arguments have: ``clientVisible``, ``billable``."""
-        out = set()
-        if self.client_visible is not None and self.client_visible.holds(args):
-            out.add("clientVisible")
-        if self.billable is not None and self.billable.holds(args):
-            out.add("billable")
-        return frozenset(out)
+        """The effects these arguments have: ``clientVisible``, ``billable`` (as the gateway reads them)."""
+        return effects_of(self.to_json(), args)
 
     def to_json(self) -> JSON:
         out: JSON = {}
@@ -205,6 +192,37 @@ class Effects:
         if self.billable is not None:
             out["billable"] = self.billable.to_json()
         return out
+
+
+def effects_of(effects: Mapping[str, Any], args: Mapping[str, Any]) -> frozenset[str]:
+    """The effects a listed tool's ``_meta["msplex/effects"]`` (JSON, as ``Effects.to_json`` wrote it) has
+    for these arguments: what policy and the approval default read, without the vendor module."""
+    out = set()
+    for effect, when in effects.items():
+        if not isinstance(when, dict):
+            continue
+        if when.get("always") is True:
+            out.add(effect)
+            continue
+        for cond in when.get("any") or ():
+            if isinstance(cond, dict) and _holds(cond, args):
+                out.add(effect)
+                break
+    return frozenset(out)
+
+
+def _holds(cond: Mapping[str, Any], args: Mapping[str, Any]) -> bool:
+    arg, op = cond.get("arg"), cond.get("op")
+    if not isinstance(arg, str):
+        return True  # a condition this gateway cannot read: assume the effect (fail closed)
+    if op == "present":
+        return args.get(arg) not in (None, "", [], {})
+    actual = args.get(arg, cond.get("default"))
+    if op == "equals":
+        return bool(actual == cond.get("value"))
+    if op == "not_equals":
+        return bool(actual != cond.get("value"))
+    return True
 
 
 @dataclass(frozen=True, slots=True)
