@@ -10,24 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from msplex.connectors.connectwise import VENDOR
 from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.connectwise import DEFAULT_CLIENT_ID, ConnectWiseFake
 from msplex.store.models import utcnow
-from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
-from support.inproc import InProcess, snapshot, start
+from msplex.store.records import ConnectorEntry, ConnectorRecord
+from support.mcp_tools import VendorGateway, raw_call, vendor_gateway
 
-MODERN = "2026-07-28"
-NORTH, BETA = "t-north", "t-beta"
-ACME = CustomerRecord("cu-acme", NORTH, "acme", "Acme Corporation", utcnow())
-GLOBEX = CustomerRecord("cu-globex", NORTH, "globex", "Globex Ltd", utcnow())
-TOKENS = {
-    "mspx_globex": TokenEntry(NORTH, "k-globex", "customer", customer_id=GLOBEX.id),
-    "mspx_beta": TokenEntry(BETA, "k-beta", "admin"),
-}
 WIDEN = 'summary contains "" or company/id=250'
 """A model's attempt to OR past the customer filter (it stays inside its parentheses)."""
 
@@ -80,35 +71,19 @@ def cw(fake: ConnectWiseFake) -> Iterator[Running]:
 
 
 @pytest.fixture(scope="module")
-async def gw(cw: Running) -> AsyncIterator[InProcess]:
-    now = utcnow()
-    record = ConnectorRecord(
-        "conn-cw", NORTH, "cw", "connectwise", cw.url, None,
-        {"company_id": "msplex", "public_key": "pubkey", "client_id": DEFAULT_CLIENT_ID}, ("private_key",),
-        {"acme": "250", "globex": "251"}, now, now, {ACME.id: "acme", GLOBEX.id: "globex"},
-    )  # fmt: skip
-    snap = snapshot(
-        [(NORTH, "north", False), (BETA, "beta", False)],
-        tokens=dict(TOKENS),
-        customers=[ACME, GLOBEX],
-        rules={NORTH: [ItemRuleRecord("tool", "cw__*", True, ("customer", "member", "admin"), 1)], BETA: []},
-        connectors={NORTH: [ConnectorEntry(record, {"private_key": "privkey"})]},
-    )
-    gateway = await start(snap, max_body_bytes=65536)
-    yield gateway
-    await gateway.close()
+async def gw(cw: Running, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[VendorGateway]:
+    def connector(tenant: str, slugs: dict[str, str]) -> ConnectorEntry:
+        now = utcnow()
+        record = ConnectorRecord(
+            "conn-cw", tenant, "cw", "connectwise", cw.url, None,
+            {"company_id": "msplex", "public_key": "pubkey", "client_id": DEFAULT_CLIENT_ID}, ("private_key",),
+            {"acme": "250", "globex": "251"}, now, now, slugs,
+        )  # fmt: skip
+        return ConnectorEntry(record, {"private_key": "privkey"})
 
-
-async def _call(gw: InProcess, tool: str, args: dict[str, Any], token: str, tenant: str = "north") -> dict[str, Any]:
-    meta = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
-    params = {"name": tool, "arguments": args, "_meta": meta}
-    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": tool,
-               "Accept": "application/json", "Authorization": f"Bearer {token}"}  # fmt: skip
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gw.edge), base_url="http://127.0.0.1") as http:
-        response = await http.post(f"/mcp/v1/{tenant}", json={"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                                                               "params": params}, headers=headers)  # fmt: skip
-    body: dict[str, Any] = response.json()
-    return body
+    opened = await vendor_gateway(tmp_path_factory.mktemp("cw") / "store.db", "cw", connector)
+    yield opened
+    await opened.close()
 
 
 def _writes(fake: ConnectWiseFake) -> int:
@@ -121,10 +96,10 @@ def test_the_table_covers_every_tool() -> None:
 
 @pytest.mark.parametrize("tool", sorted(FOREIGN))
 async def test_a_customer_bound_identity_gets_nothing_of_another_customer(
-    tool: str, gw: InProcess, fake: ConnectWiseFake
+    tool: str, gw: VendorGateway, fake: ConnectWiseFake
 ) -> None:
     writes_before = _writes(fake)
-    result = (await _call(gw, f"cw__{tool}", FOREIGN[tool], "mspx_globex"))["result"]
+    result = await gw.call(f"cw__{tool}", FOREIGN[tool], "mspx_globex")
     text = str(result)
     assert "Acme" not in text and "Wile" not in text and "'id': 250" not in text
     assert _writes(fake) == writes_before
@@ -140,11 +115,11 @@ async def test_a_customer_bound_identity_gets_nothing_of_another_customer(
 
 @pytest.mark.parametrize("tool", sorted(FOREIGN))
 async def test_another_tenant_can_neither_see_nor_reach_the_tools(
-    tool: str, gw: InProcess, fake: ConnectWiseFake
+    tool: str, gw: VendorGateway, fake: ConnectWiseFake
 ) -> None:
     before = len(fake.requests)
-    own_endpoint = await _call(gw, f"cw__{tool}", FOREIGN[tool], "mspx_beta", "beta")
+    own_endpoint = await raw_call(gw.gw, f"cw__{tool}", FOREIGN[tool], "mspx_beta", "beta")
     assert own_endpoint["error"]["message"] == f"Unknown tool: cw__{tool}"
-    acme_endpoint = await _call(gw, f"cw__{tool}", FOREIGN[tool], "mspx_beta", "north")
+    acme_endpoint = await raw_call(gw.gw, f"cw__{tool}", FOREIGN[tool], "mspx_beta", "north")
     assert "error" in acme_endpoint and "result" not in acme_endpoint
     assert len(fake.requests) == before

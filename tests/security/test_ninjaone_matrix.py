@@ -1,7 +1,7 @@
 """Every NinjaOne tool, probed by a customer-bound identity and by another tenant: nothing of the other customer
 (Acme, organization 1: its devices, alerts, tickets) reaches Globex's identity, no write or device action
-reaches NinjaOne, and nothing of tenant north reaches beta. Device actions are approved first, so the
-probe reaches the connector's own scoping rather than stopping at the approval stage.
+reaches NinjaOne, and nothing of tenant north reaches beta. Calls held for approval are approved first, so
+the probe reaches the connector's own scoping rather than stopping at the approval stage.
 
 The rows come from the connector (``VENDOR.tools``): a tool without a row in ``FOREIGN`` fails
 ``test_the_table_covers_every_tool``, so a new NinjaOne tool cannot ship without its cross-customer probe.
@@ -13,14 +13,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from vendor_probe import Matrix, open_matrix, verdict
+from vendor_probe import verdict
 
 from msplex.connectors.ninjaone import VENDOR
 from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.ninjaone import NinjaOneFake
 from msplex.store.models import utcnow
 from msplex.store.records import ConnectorEntry, ConnectorRecord
-from support.mcp_tools import raw_call
+from support.mcp_tools import VendorGateway, raw_call, vendor_gateway
 
 ACME_ALERT = "7c1f0000-0000-4000-8000-000000000010"
 FOREIGN: dict[str, dict[str, Any]] = {
@@ -62,7 +62,7 @@ def ninja(fake: NinjaOneFake) -> Iterator[Running]:
 
 
 @pytest.fixture(scope="module")
-async def matrix(ninja: Running, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Matrix]:
+async def matrix(ninja: Running, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[VendorGateway]:
     def connector(tenant: str, slugs: dict[str, str]) -> ConnectorEntry:
         now = utcnow()
         record = ConnectorRecord(
@@ -71,7 +71,7 @@ async def matrix(ninja: Running, tmp_path_factory: pytest.TempPathFactory) -> As
         )  # fmt: skip
         return ConnectorEntry(record, {"client_secret": "ninja-secret"})
 
-    opened = await open_matrix(tmp_path_factory.mktemp("ninja") / "store.db", "ninja", connector)
+    opened = await vendor_gateway(tmp_path_factory.mktemp("ninja") / "store.db", "ninja", connector)
     yield opened
     await opened.close()
 
@@ -87,12 +87,10 @@ def test_the_table_covers_every_tool() -> None:
 
 @pytest.mark.parametrize("tool", sorted(FOREIGN))
 async def test_a_customer_bound_identity_gets_nothing_of_another_customer(
-    tool: str, matrix: Matrix, fake: NinjaOneFake
+    tool: str, matrix: VendorGateway, fake: NinjaOneFake
 ) -> None:
-    spec = VENDOR.tool(tool)
-    assert spec is not None
     writes_before = _writes(fake)
-    result = await matrix.probe("ninja", spec, FOREIGN[tool], "mspx_globex")
+    result = await matrix.call(f"ninja__{tool}", FOREIGN[tool], "mspx_globex")
     text = str(result)
     assert "Acme" not in text and "ACME-" not in text and "Wile" not in text
     assert _writes(fake) == writes_before
@@ -103,7 +101,7 @@ async def test_a_customer_bound_identity_gets_nothing_of_another_customer(
 
 @pytest.mark.parametrize("tool", sorted(FOREIGN))
 async def test_another_tenant_can_neither_see_nor_reach_the_tools(
-    tool: str, matrix: Matrix, fake: NinjaOneFake
+    tool: str, matrix: VendorGateway, fake: NinjaOneFake
 ) -> None:
     before = len(fake.requests)
     own_endpoint = await raw_call(matrix.gw, f"ninja__{tool}", FOREIGN[tool], "mspx_beta", "beta")

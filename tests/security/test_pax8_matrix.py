@@ -1,7 +1,7 @@
 """Every Pax8 tool, probed by a customer-bound identity and by another tenant: nothing of the other customer
 (Acme's company, contacts, subscriptions, orders) reaches Globex's identity, no write reaches Pax8, and
-nothing of tenant north reaches beta. Destructive tools are approved first, so the probe reaches the
-connector's own scoping rather than stopping at the approval stage.
+nothing of tenant north reaches beta. Calls held for approval are approved first, so the probe reaches
+the connector's own scoping rather than stopping at the approval stage.
 
 The rows come from the connector (``VENDOR.tools``): a tool without a row in ``FOREIGN`` fails
 ``test_the_table_covers_every_tool``, so a new Pax8 tool cannot ship without its cross-customer probe.
@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from vendor_probe import Matrix, open_matrix, verdict
+from vendor_probe import verdict
 
 from msplex.connectors.pax8 import VENDOR
 from msplex.sandbox._pax8_seed import ACME, GLOBEX, pid
@@ -21,7 +21,7 @@ from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.pax8 import Pax8Fake
 from msplex.store.models import utcnow
 from msplex.store.records import ConnectorEntry, ConnectorRecord
-from support.mcp_tools import raw_call
+from support.mcp_tools import VendorGateway, raw_call, vendor_gateway
 
 WILE, SUB, USAGE_SUB = pid("contact:wile"), pid("subscription:0"), pid("subscription:3")
 LINE = {"product_id": pid("product:duo-mfa"), "quantity": 1, "billing_term": "Monthly"}
@@ -70,7 +70,7 @@ def pax8(fake: Pax8Fake) -> Iterator[Running]:
 
 
 @pytest.fixture(scope="module")
-async def matrix(pax8: Running, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Matrix]:
+async def matrix(pax8: Running, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[VendorGateway]:
     def connector(tenant: str, slugs: dict[str, str]) -> ConnectorEntry:
         now = utcnow()
         record = ConnectorRecord(
@@ -79,7 +79,7 @@ async def matrix(pax8: Running, tmp_path_factory: pytest.TempPathFactory) -> Asy
         )  # fmt: skip
         return ConnectorEntry(record, {"client_secret": "pax8-secret"})
 
-    opened = await open_matrix(tmp_path_factory.mktemp("pax8") / "store.db", "px", connector)
+    opened = await vendor_gateway(tmp_path_factory.mktemp("pax8") / "store.db", "px", connector)
     yield opened
     await opened.close()
 
@@ -94,12 +94,10 @@ def test_the_table_covers_every_tool() -> None:
 
 @pytest.mark.parametrize("tool", sorted(FOREIGN))
 async def test_a_customer_bound_identity_gets_nothing_of_another_customer(
-    tool: str, matrix: Matrix, fake: Pax8Fake
+    tool: str, matrix: VendorGateway, fake: Pax8Fake
 ) -> None:
-    spec = VENDOR.tool(tool)
-    assert spec is not None
     writes_before = _writes(fake)
-    result = await matrix.probe("px", spec, FOREIGN[tool], "mspx_globex")
+    result = await matrix.call(f"px__{tool}", FOREIGN[tool], "mspx_globex")
     text = str(result)
     assert "Acme" not in text and "Wile" not in text and "Road" not in text
     assert _writes(fake) == writes_before
@@ -107,7 +105,9 @@ async def test_a_customer_bound_identity_gets_nothing_of_another_customer(
 
 
 @pytest.mark.parametrize("tool", sorted(FOREIGN))
-async def test_another_tenant_can_neither_see_nor_reach_the_tools(tool: str, matrix: Matrix, fake: Pax8Fake) -> None:
+async def test_another_tenant_can_neither_see_nor_reach_the_tools(
+    tool: str, matrix: VendorGateway, fake: Pax8Fake
+) -> None:
     before = len(fake.requests)
     own_endpoint = await raw_call(matrix.gw, f"px__{tool}", FOREIGN[tool], "mspx_beta", "beta")
     assert own_endpoint["error"]["message"] == f"Unknown tool: px__{tool}"

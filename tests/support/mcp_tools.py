@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,12 @@ from msplex.approvals import Approvals, decide
 from msplex.crypto import Keyring
 from msplex.state import SharedState
 from msplex.store import Store, make_engine
-from msplex.store.records import CustomerRecord
-from support.inproc import InProcess
+from msplex.store.records import ConnectorEntry, CustomerRecord, ItemRuleRecord, TokenEntry
+from support.inproc import InProcess, snapshot, start
 
 __all__ = [
     "MODERN",
+    "VendorGateway",
     "approval_store",
     "approved_call",
     "approving",
@@ -32,6 +34,7 @@ __all__ = [
     "raw_call",
     "refused",
     "text",
+    "vendor_gateway",
 ]
 
 MODERN = "2026-07-28"
@@ -106,3 +109,56 @@ async def approved_call(gw: InProcess, store: Store, tool: str, args: dict[str, 
     assert "result" in retried, retried
     result: dict[str, Any] = retried["result"]
     return result
+
+
+@dataclass
+class VendorGateway:
+    """An in-process gateway over a real store: tenant ``north`` (id ``tenant``) with customers ``acme`` and
+    ``globex`` and one vendor connector instance; tenant ``beta`` (id ``t-beta``) with none. Tokens:
+    ``mspx_admin``, ``mspx_member``, ``mspx_acme``, ``mspx_globex`` (north), ``mspx_beta`` (beta's admin).
+    Calls that need an approval are held in the store; ``approved`` plays the approver."""
+
+    gw: InProcess
+    store: Store
+    tenant: str
+    customers: dict[str, CustomerRecord]
+
+    async def approved(self, tool: str, args: dict[str, Any], token: str) -> dict[str, Any]:
+        return await approved_call(self.gw, self.store, tool, args, token)
+
+    async def call(self, tool: str, args: dict[str, Any], token: str) -> dict[str, Any]:
+        """The tool result, approved by someone else first when the call is held for approval."""
+        answer = await raw_call(self.gw, tool, args, token)
+        result: dict[str, Any] = answer["result"]
+        return await self.approved(tool, args, token) if result.get("resultType") == "input_required" else result
+
+    async def close(self) -> None:
+        await self.gw.close()
+        await self.store.close()
+
+
+async def vendor_gateway(
+    path: Path,
+    instance: str,
+    connector: Callable[[str, dict[str, str]], ConnectorEntry],
+    *,
+    rules: Sequence[ItemRuleRecord] | None = None,
+) -> VendorGateway:
+    """``connector(tenant id, {customer id: slug})`` is the instance's stored entry; ``rules`` default to its
+    tools enabled for customers, members and admins."""
+    store, tenant, customers = await approval_store(path, ["acme", "globex"])
+    tokens = {
+        "mspx_admin": TokenEntry(tenant, "k-admin", "admin"),
+        "mspx_member": TokenEntry(tenant, "k-member", "member"),
+        "mspx_acme": TokenEntry(tenant, "k-acme", "customer", customer_id=customers["acme"].id),
+        "mspx_globex": TokenEntry(tenant, "k-globex", "customer", customer_id=customers["globex"].id),
+        "mspx_beta": TokenEntry("t-beta", "k-beta", "admin"),
+    }
+    enabled = [ItemRuleRecord("tool", f"{instance}__*", True, ("customer", "member", "admin"), 1)]
+    snap = snapshot(
+        [(tenant, "north", False), ("t-beta", "beta", False)], tokens=tokens, customers=list(customers.values()),
+        rules={tenant: list(enabled if rules is None else rules), "t-beta": []},
+        connectors={tenant: [connector(tenant, {c.id: slug for slug, c in customers.items()})]},
+    )  # fmt: skip
+    gateway = await start(snap, max_body_bytes=65536, approvals=approving(store))
+    return VendorGateway(gateway, store, tenant, customers)

@@ -9,6 +9,7 @@ connector. The fake records every request, so each test asserts what reached Man
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,30 +19,19 @@ from msplex.connectors.connectwise import VENDOR
 from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.connectwise import DEFAULT_CLIENT_ID, ApiMember, ConnectWiseFake
 from msplex.store.models import utcnow
-from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
-from support.inproc import InProcess, snapshot, start
-from support.mcp_tools import client, ok, refused
+from msplex.store.records import ConnectorEntry, ConnectorRecord, ItemRuleRecord
+from support.inproc import InProcess
+from support.mcp_tools import VendorGateway, client, ok, refused, vendor_gateway
 
 PRIVATE = "cw-private-key-271828"
-NORTH, BETA = "t-north", "t-beta"
-ACME = CustomerRecord("cu-acme", NORTH, "acme", "Acme Corporation", utcnow())
-GLOBEX = CustomerRecord("cu-globex", NORTH, "globex", "Globex Ltd", utcnow())
-TOKENS = {
-    "mspx_admin": TokenEntry(NORTH, "k-admin", "admin"),
-    "mspx_member": TokenEntry(NORTH, "k-member", "member"),
-    "mspx_acme": TokenEntry(NORTH, "k-acme", "customer", customer_id=ACME.id),
-    "mspx_globex": TokenEntry(NORTH, "k-globex", "customer", customer_id=GLOBEX.id),
-    "mspx_beta": TokenEntry(BETA, "k-beta", "admin"),
-}
-ENABLED = [ItemRuleRecord("tool", "cw__*", True, ("customer", "member", "admin"), 1)]
 SETTINGS = {"company_id": "msplex", "public_key": "pubkey", "client_id": DEFAULT_CLIENT_ID}
 
 
-def _entry(url: str, private: str) -> ConnectorEntry:
+def _entry(url: str, tenant: str, slugs: dict[str, str], private: str = PRIVATE) -> ConnectorEntry:
     now = utcnow()
     record = ConnectorRecord(
-        "conn-cw", NORTH, "cw", "connectwise", url, None, SETTINGS, ("private_key",),
-        {"acme": "250", "globex": "251"}, now, now, {ACME.id: "acme", GLOBEX.id: "globex"},
+        "conn-cw", tenant, "cw", "connectwise", url, None, SETTINGS, ("private_key",),
+        {"acme": "250", "globex": "251"}, now, now, slugs,
     )  # fmt: skip
     return ConnectorEntry(record, {"private_key": private})
 
@@ -58,22 +48,24 @@ def cw_server(fake: ConnectWiseFake) -> Iterator[Running]:
     running.stop()
 
 
-async def _gateway(url: str, *, private: str = PRIVATE, rules: list[ItemRuleRecord] | None = None) -> InProcess:
-    snap = snapshot(
-        [(NORTH, "north", False), (BETA, "beta", False)],
-        tokens=dict(TOKENS),
-        customers=[ACME, GLOBEX],
-        rules={NORTH: ENABLED if rules is None else rules, BETA: []},
-        connectors={NORTH: [_entry(url, private)]},
+async def _gateway(
+    url: str, path: Path, *, private: str = PRIVATE, rules: list[ItemRuleRecord] | None = None
+) -> VendorGateway:
+    return await vendor_gateway(
+        path / "store.db", "cw", lambda tenant, slugs: _entry(url, tenant, slugs, private), rules=rules
     )
-    return await start(snap, max_body_bytes=65536)
 
 
 @pytest.fixture
-async def gw(cw_server: Running) -> AsyncIterator[InProcess]:
-    gateway = await _gateway(cw_server.url)
+async def vg(cw_server: Running, tmp_path: Path) -> AsyncIterator[VendorGateway]:
+    gateway = await _gateway(cw_server.url, tmp_path)
     yield gateway
     await gateway.close()
+
+
+@pytest.fixture
+def gw(vg: VendorGateway) -> InProcess:
+    return vg.gw
 
 
 async def _ok(mcp: Client, tool: str, args: dict[str, Any]) -> Any:
@@ -82,6 +74,19 @@ async def _ok(mcp: Client, tool: str, args: dict[str, Any]) -> Any:
 
 async def _refused(mcp: Client, tool: str, args: dict[str, Any]) -> str:
     return await refused(mcp, f"cw__{tool}", args)
+
+
+async def _held_ok(vg: VendorGateway, tool: str, args: dict[str, Any], token: str = "mspx_member") -> Any:
+    """A write whose arguments make it client-visible or billable: held, approved, then run."""
+    result = await vg.call(f"cw__{tool}", args, token)
+    assert result["isError"] is False, result
+    return result["structuredContent"]
+
+
+async def _held_refused(vg: VendorGateway, tool: str, args: dict[str, Any], token: str = "mspx_globex") -> str:
+    result = await vg.call(f"cw__{tool}", args, token)
+    assert result["isError"] is True, result
+    return str(result["content"][0]["text"])
 
 
 def _writes(fake: ConnectWiseFake) -> list[str]:
@@ -104,10 +109,10 @@ async def test_the_tools_are_listed_under_the_instance_with_hints_and_effects(gw
         assert (await other.list_tools()).tools == []
 
 
-async def test_the_tools_are_off_until_enabled(cw_server: Running, fake: ConnectWiseFake) -> None:
-    gateway = await _gateway(cw_server.url, rules=[])
+async def test_the_tools_are_off_until_enabled(cw_server: Running, fake: ConnectWiseFake, tmp_path: Path) -> None:
+    gateway = await _gateway(cw_server.url, tmp_path, rules=[])
     try:
-        async with client(gateway, "mspx_admin") as mcp:
+        async with client(gateway.gw, "mspx_admin") as mcp:
             assert (await mcp.list_tools()).tools == []
             with pytest.raises(Exception, match="Unknown tool"):
                 await mcp.call_tool("cw__search_tickets", {})
@@ -131,19 +136,21 @@ async def test_listing_pages_past_the_first_page(gw: InProcess, fake: ConnectWis
     assert all(r.header("clientid") == DEFAULT_CLIENT_ID for r in sent)
 
 
-async def test_a_ticket_is_created_updated_noted_and_tasked(gw: InProcess, fake: ConnectWiseFake) -> None:
-    async with client(gw, "mspx_member") as mcp:
-        ticket = await _ok(
-            mcp, "create_ticket", {"summary": "Laptop will not boot", "company_id": 250, "contact_id": 10}
+async def test_a_ticket_is_created_updated_noted_and_tasked(vg: VendorGateway, fake: ConnectWiseFake) -> None:
+    async with client(vg.gw, "mspx_member") as mcp:
+        ticket = await _held_ok(
+            vg, "create_ticket", {"summary": "Laptop will not boot", "company_id": 250, "contact_id": 10}
         )
         assert ticket["status"]["name"] == "New" and ticket["company"]["id"] == 250
-        updated = await _ok(mcp, "update_ticket", {"id": ticket["id"], "status": "In Progress", "owner": "rroe"})
+        updated = await _held_ok(vg, "update_ticket", {"id": ticket["id"], "status": "In Progress", "owner": "rroe"})
         assert updated["status"]["name"] == "In Progress" and updated["owner"]["identifier"] == "rroe"
         await _ok(mcp, "add_ticket_note", {"ticket_id": ticket["id"], "text": "Reseated the RAM"})
         await _ok(mcp, "add_ticket_task", {"ticket_id": ticket["id"], "notes": "Order a new battery"})
         got = await _ok(mcp, "get_ticket", {"id": ticket["id"]})
         tasks = await _ok(mcp, "list_ticket_tasks", {"ticket_id": ticket["id"]})
-        wrong_contact = await _refused(mcp, "create_ticket", {"summary": "x", "company_id": 250, "contact_id": 12})
+        wrong_contact = await _held_refused(
+            vg, "create_ticket", {"summary": "x", "company_id": 250, "contact_id": 12}, "mspx_member"
+        )
     assert [(n["text"], n["internalAnalysisFlag"]) for n in got["notes"]] == [("Reseated the RAM", True)]
     assert [t["notes"] for t in tasks["items"]] == ["Order a new battery"]
     assert "contact 12 not found" in wrong_contact
@@ -154,13 +161,12 @@ async def test_a_ticket_is_created_updated_noted_and_tasked(gw: InProcess, fake:
     ]
 
 
-async def test_time_is_logged_read_back_and_corrected(gw: InProcess, fake: ConnectWiseFake) -> None:
-    async with client(gw, "mspx_member") as mcp:
-        entry = await _ok(
-            mcp, "log_time", {"ticket_id": 2000, "start": "2026-11-30T08:00:00Z", "hours": 1.5, "notes": "MX fix"}
-        )
+async def test_time_is_logged_read_back_and_corrected(vg: VendorGateway, fake: ConnectWiseFake) -> None:
+    log = {"ticket_id": 2000, "start": "2026-11-30T08:00:00Z", "hours": 1.5, "notes": "MX fix"}
+    entry = await _held_ok(vg, "log_time", log)
+    async with client(vg.gw, "mspx_member") as mcp:
         listed = await _ok(mcp, "list_time_entries", {"ticket_id": 2000})
-        fixed = await _ok(mcp, "correct_time_entry", {"id": entry["id"], "hours": 1.0})
+    fixed = await _held_ok(vg, "correct_time_entry", {"id": entry["id"], "hours": 1.0})
     assert entry["company"]["id"] == 251 and entry["actualHours"] == 1.5
     assert entry["id"] in [e["id"] for e in listed["items"]]
     assert fixed["actualHours"] == 1.0 and fixed["timeEnd"] == "2026-11-30T09:00:00Z"
@@ -181,13 +187,15 @@ async def test_a_malformed_condition_is_manages_message_not_a_crash(gw: InProces
     assert "conditions is invalid" in message and "unknown field" in message
 
 
-async def test_rejected_credentials_are_a_tool_error_and_an_unhealthy_instance(cw_server: Running) -> None:
-    gateway = await _gateway(cw_server.url, private="revoked-private-1618")
+async def test_rejected_credentials_are_a_tool_error_and_an_unhealthy_instance(
+    cw_server: Running, tmp_path: Path
+) -> None:
+    gateway = await _gateway(cw_server.url, tmp_path, private="revoked-private-1618")
     try:
-        async with client(gateway, "mspx_admin") as mcp:
+        async with client(gateway.gw, "mspx_admin") as mcp:
             message = await _refused(mcp, "list_priorities", {})
         assert "rejected the connector's credentials" in message and "revoked-private" not in message
-        health = gateway.gateway.health()[NORTH]["cw"]
+        health = gateway.gw.gateway.health()[gateway.tenant]["cw"]
         assert health.state == "unhealthy" and "msplex connect connectwise --tenant north" in (health.error or "")
     finally:
         await gateway.close()
@@ -241,18 +249,18 @@ async def test_conditions_that_would_escape_their_parentheses_are_refused_before
 
 
 async def test_a_customer_bound_identity_cannot_write_the_other_customers_records(
-    gw: InProcess, fake: ConnectWiseFake
+    vg: VendorGateway, fake: ConnectWiseFake
 ) -> None:
-    async with client(gw, "mspx_globex") as mcp:
-        assert "not found" in await _refused(mcp, "update_ticket", {"id": 1000, "status": "Closed"})
-        assert "not found" in await _refused(mcp, "add_ticket_note", {"ticket_id": 1000, "text": "hi"})
-        assert "not found" in await _refused(mcp, "add_ticket_task", {"ticket_id": 1000, "notes": "x"})
-        assert "not found" in await _refused(mcp, "create_ticket", {"summary": "x", "company_id": 250})
-        assert "not found" in await _refused(mcp, "create_ticket", {"summary": "x", "contact_id": 10})
-        assert "not found" in await _refused(
-            mcp, "log_time", {"ticket_id": 1000, "start": "2026-11-30T08:00:00Z", "hours": 1}
+    async with client(vg.gw, "mspx_globex") as mcp:
+        assert "not found" in await _held_refused(vg, "update_ticket", {"id": 1000, "status": "Closed"})
+        assert "not found" in await _held_refused(vg, "add_ticket_note", {"ticket_id": 1000, "text": "hi"})
+        assert "not found" in await _held_refused(vg, "add_ticket_task", {"ticket_id": 1000, "notes": "x"})
+        assert "not found" in await _held_refused(vg, "create_ticket", {"summary": "x", "company_id": 250})
+        assert "not found" in await _held_refused(vg, "create_ticket", {"summary": "x", "contact_id": 10})
+        assert "not found" in await _held_refused(
+            vg, "log_time", {"ticket_id": 1000, "start": "2026-11-30T08:00:00Z", "hours": 1}
         )
-        assert "not found" in await _refused(mcp, "correct_time_entry", {"id": 700, "hours": 9})
+        assert "not found" in await _held_refused(vg, "correct_time_entry", {"id": 700, "hours": 9})
         own = await _ok(mcp, "add_ticket_note", {"ticket_id": 2000, "text": "Our own ticket"})
     assert own["ticketId"] == 2000
     assert _writes(fake) == ["POST /v4_6_release/apis/3.0/service/tickets/2000/notes"]

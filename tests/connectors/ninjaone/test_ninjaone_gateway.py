@@ -20,32 +20,21 @@ from msplex.connectors.framework import InstanceConfig, VendorInstance
 from msplex.connectors.ninjaone import VENDOR
 from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.ninjaone import NinjaOneFake
-from msplex.store import Store
 from msplex.store.models import utcnow
-from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
+from msplex.store.records import ConnectorEntry, ConnectorRecord, ItemRuleRecord
 from msplex.vault import build_auth
-from support.inproc import InProcess, snapshot, start
-from support.mcp_tools import approval_store, approved_call, approving, client, ok, refused
+from support.inproc import InProcess
+from support.mcp_tools import VendorGateway, client, ok, refused, vendor_gateway
 
 SECRET = "ninja-secret"
-NORTH, BETA = "t-north", "t-beta"
-ACME = CustomerRecord("cu-acme", NORTH, "acme", "Acme Corporation", utcnow())
-GLOBEX = CustomerRecord("cu-globex", NORTH, "globex", "Globex Ltd", utcnow())
-TOKENS = {
-    "mspx_admin": TokenEntry(NORTH, "k-admin", "admin"),
-    "mspx_member": TokenEntry(NORTH, "k-member", "member"),
-    "mspx_globex": TokenEntry(NORTH, "k-globex", "customer", customer_id=GLOBEX.id),
-    "mspx_beta": TokenEntry(BETA, "k-beta", "admin"),
-}
-ENABLED = [ItemRuleRecord("tool", "ninja__*", True, ("customer", "member", "admin"), 1)]
 ACME_ALERT = "7c1f0000-0000-4000-8000-000000000010"
 
 
-def entry(url: str, secret: str = SECRET, tenant: str = NORTH, slugs: dict[str, str] | None = None) -> ConnectorEntry:
+def entry(url: str, tenant: str, slugs: dict[str, str], secret: str = SECRET) -> ConnectorEntry:
     now = utcnow()
     record = ConnectorRecord(
         "conn-ninja", tenant, "ninja", "ninjaone", url, None, {"client_id": "ninja-client"}, ("client_secret",),
-        {"acme": "1", "globex": "2"}, now, now, slugs or {ACME.id: "acme", GLOBEX.id: "globex"},
+        {"acme": "1", "globex": "2"}, now, now, slugs,
     )  # fmt: skip
     return ConnectorEntry(record, {"client_secret": secret})
 
@@ -62,22 +51,24 @@ def ninja(fake: NinjaOneFake) -> Iterator[Running]:
     running.stop()
 
 
-async def _gateway(url: str, *, secret: str = SECRET, rules: list[ItemRuleRecord] | None = None) -> InProcess:
-    snap = snapshot(
-        [(NORTH, "north", False), (BETA, "beta", False)],
-        tokens=dict(TOKENS),
-        customers=[ACME, GLOBEX],
-        rules={NORTH: ENABLED if rules is None else rules, BETA: []},
-        connectors={NORTH: [entry(url, secret)]},
+async def _gateway(
+    url: str, path: Path, *, secret: str = SECRET, rules: list[ItemRuleRecord] | None = None
+) -> VendorGateway:
+    return await vendor_gateway(
+        path / "store.db", "ninja", lambda tenant, slugs: entry(url, tenant, slugs, secret), rules=rules
     )
-    return await start(snap, max_body_bytes=65536)
 
 
 @pytest.fixture
-async def gw(ninja: Running) -> AsyncIterator[InProcess]:
-    gateway = await _gateway(ninja.url)
+async def vg(ninja: Running, tmp_path: Path) -> AsyncIterator[VendorGateway]:
+    gateway = await _gateway(ninja.url, tmp_path)
     yield gateway
     await gateway.close()
+
+
+@pytest.fixture
+def gw(vg: VendorGateway) -> InProcess:
+    return vg.gw
 
 
 def _writes(fake: NinjaOneFake) -> list[str]:
@@ -105,10 +96,10 @@ async def test_the_tools_are_listed_under_the_instance_with_hints_and_effects(gw
         assert (await other.list_tools()).tools == []
 
 
-async def test_the_tools_are_off_until_enabled(ninja: Running, fake: NinjaOneFake) -> None:
-    gateway = await _gateway(ninja.url, rules=[])
+async def test_the_tools_are_off_until_enabled(ninja: Running, fake: NinjaOneFake, tmp_path: Path) -> None:
+    gateway = await _gateway(ninja.url, tmp_path, rules=[])
     try:
-        async with client(gateway, "mspx_admin") as mcp:
+        async with client(gateway.gw, "mspx_admin") as mcp:
             assert (await mcp.list_tools()).tools == []
             with pytest.raises(Exception, match="Unknown tool"):
                 await mcp.call_tool("ninja__list_devices", {})
@@ -133,20 +124,24 @@ async def test_listing_pages_past_the_first_page_with_the_after_cursor(gw: InPro
     ]  # fmt: skip
 
 
-async def test_a_ticket_is_created_updated_and_commented(gw: InProcess, fake: NinjaOneFake) -> None:
-    async with client(gw, "mspx_member") as mcp:
+async def test_a_ticket_is_created_updated_and_commented(vg: VendorGateway, fake: NinjaOneFake) -> None:
+    async with client(vg.gw, "mspx_member") as mcp:
         made = await ok(
             mcp, "ninja__create_ticket",
             {"organization_id": 2, "subject": "Printer jammed", "description": "Tray 2", "device_id": 53},
         )  # fmt: skip
-        changed = await ok(mcp, "ninja__update_ticket", {"ticket_id": made["id"], "status": "WAITING"})
+        reprioritised = await ok(mcp, "ninja__update_ticket", {"ticket_id": made["id"], "priority": "HIGH"})
+        # a status change notifies the requester (client-visible): held until a person approves it
+        held = await vg.call("ninja__update_ticket", {"ticket_id": made["id"], "status": "WAITING"}, "mspx_member")
+        changed = held["structuredContent"]
         await ok(mcp, "ninja__add_ticket_comment", {"ticket_id": made["id"], "body": "Ordered a roller"})
         got = await ok(mcp, "ninja__get_ticket", {"ticket_id": made["id"]})
         wrong_device = await refused(
             mcp, "ninja__create_ticket", {"organization_id": 2, "subject": "x", "description": "y", "device_id": 1}
         )
     assert made["clientId"] == 2 and made["nodeId"] == 53 and made["description"]["public"] is False
-    assert changed["status"]["name"] == "WAITING" and changed["subject"] == "Printer jammed"
+    assert reprioritised["priority"] == "HIGH" and reprioritised["subject"] == "Printer jammed"
+    assert changed["status"]["name"] == "WAITING" and changed["priority"] == "HIGH"
     assert [(e["body"], e["publicEntry"]) for e in got["log"]] == [("Ordered a roller", False)]
     assert "device 1 not found" in wrong_device
     comment = fake.recorded("/comment", "POST")[0]
@@ -173,13 +168,13 @@ async def test_an_expired_token_is_renewed_once_for_twenty_concurrent_calls(gw: 
     assert (token.header("content-type") or "").startswith("application/x-www-form-urlencoded")
 
 
-async def test_rejected_credentials_are_a_tool_error_and_an_unhealthy_instance(ninja: Running) -> None:
-    gateway = await _gateway(ninja.url, secret="revoked-secret-2718")
+async def test_rejected_credentials_are_a_tool_error_and_an_unhealthy_instance(ninja: Running, tmp_path: Path) -> None:
+    gateway = await _gateway(ninja.url, tmp_path, secret="revoked-secret-2718")
     try:
-        async with client(gateway, "mspx_admin") as mcp:
+        async with client(gateway.gw, "mspx_admin") as mcp:
             message = await refused(mcp, "ninja__list_organizations", {})
         assert "rejected the client credentials" in message and "revoked-secret" not in message
-        health = gateway.gateway.health()[NORTH]["ninja"]
+        health = gateway.gw.gateway.health()[gateway.tenant]["ninja"]
         assert health.state == "unhealthy" and "msplex connect ninjaone --tenant north" in (health.error or "")
     finally:
         await gateway.close()
@@ -231,11 +226,13 @@ async def test_a_df_outside_the_grammar_is_refused_before_ninjaone(gw: InProcess
 
 
 async def test_a_customer_bound_identity_cannot_write_the_other_customers_records(
-    gw: InProcess, fake: NinjaOneFake
+    vg: VendorGateway, fake: NinjaOneFake
 ) -> None:
     ticket = {"subject": "probe", "description": "probe"}
-    async with client(gw, "mspx_globex") as mcp:
-        assert "not found" in await refused(mcp, "ninja__update_ticket", {"ticket_id": 100, "status": "CLOSED"})
+    async with client(vg.gw, "mspx_globex") as mcp:
+        assert "not found" in await refused(mcp, "ninja__update_ticket", {"ticket_id": 100, "priority": "LOW"})
+        closed = await vg.call("ninja__update_ticket", {"ticket_id": 100, "status": "CLOSED"}, "mspx_globex")
+        assert closed["isError"] is True and "ticket 100 not found" in str(closed)
         assert "not found" in await refused(mcp, "ninja__add_ticket_comment", {"ticket_id": 100, "body": "hi"})
         assert "not found" in await refused(mcp, "ninja__create_ticket", {"organization_id": 1, **ticket})
         assert "not found" in await refused(mcp, "ninja__create_ticket", {"device_id": 1, **ticket})
@@ -250,29 +247,9 @@ async def test_a_customer_bound_identity_cannot_write_the_other_customers_record
 # device actions: destructive, held for a person's approval ------------------------------------------------
 
 
-@pytest.fixture
-async def approving_gw(ninja: Running, tmp_path: Path) -> AsyncIterator[tuple[InProcess, Store]]:
-    store, tenant, customers = await approval_store(tmp_path / "store.db", ["acme", "globex"])
-    tokens = {
-        "mspx_member": TokenEntry(tenant, "k-member", "member"),
-        "mspx_globex": TokenEntry(tenant, "k-globex", "customer", customer_id=customers["globex"].id),
-    }
-    slugs = {c.id: slug for slug, c in customers.items()}
-    snap = snapshot(
-        [(tenant, "north", False)], tokens=tokens, customers=list(customers.values()),
-        rules={tenant: [ItemRuleRecord("tool", "ninja__*", True, ("customer", "member", "admin"), 1)]},
-        connectors={tenant: [entry(ninja.url, tenant=tenant, slugs=slugs)]},
-    )  # fmt: skip
-    gateway = await start(snap, max_body_bytes=65536, approvals=approving(store))
-    yield gateway, store
-    await gateway.close()
-    await store.close()
-
-
-async def test_a_reboot_runs_only_once_approved(approving_gw: tuple[InProcess, Store], fake: NinjaOneFake) -> None:
-    gw, store = approving_gw
-    result = await approved_call(
-        gw, store, "ninja__reboot_device", {"device_id": 53, "mode": "NORMAL", "reason": "patch"}, "mspx_member"
+async def test_a_reboot_runs_only_once_approved(vg: VendorGateway, fake: NinjaOneFake) -> None:
+    result = await vg.approved(
+        "ninja__reboot_device", {"device_id": 53, "mode": "NORMAL", "reason": "patch"}, "mspx_member"
     )
     assert result["isError"] is False, result
     assert fake.actions == [
@@ -280,16 +257,13 @@ async def test_a_reboot_runs_only_once_approved(approving_gw: tuple[InProcess, S
     ]
 
 
-async def test_an_approved_action_on_another_customers_device_is_refused(
-    approving_gw: tuple[InProcess, Store], fake: NinjaOneFake
-) -> None:
-    gw, store = approving_gw
+async def test_an_approved_action_on_another_customers_device_is_refused(vg: VendorGateway, fake: NinjaOneFake) -> None:
     for tool, args in [
         ("reboot_device", {"device_id": 1}),
         ("control_windows_service", {"device_id": 2, "service_name": "Spooler", "action": "stop"}),
         ("apply_os_patches", {"device_id": 3}),
     ]:
-        result = await approved_call(gw, store, f"ninja__{tool}", args, "mspx_globex")
+        result = await vg.approved(f"ninja__{tool}", args, "mspx_globex")
         assert result["isError"] is True and "not found" in orjson.dumps(result).decode(), tool
     assert fake.actions == []
 

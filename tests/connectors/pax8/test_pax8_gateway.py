@@ -20,34 +20,22 @@ from msplex.connectors.pax8 import VENDOR
 from msplex.sandbox._pax8_seed import ACME, GLOBEX, pid
 from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.pax8 import Pax8Fake
-from msplex.store import Store
 from msplex.store.models import utcnow
-from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
+from msplex.store.records import ConnectorEntry, ConnectorRecord, ItemRuleRecord
 from msplex.vault import build_auth
-from support.inproc import InProcess, snapshot, start
-from support.mcp_tools import approval_store, approved_call, approving, client, ok, raw_call, refused
+from support.inproc import InProcess
+from support.mcp_tools import VendorGateway, client, ok, raw_call, refused, vendor_gateway
 
 SECRET = "pax8-secret"
-NORTH, BETA = "t-north", "t-beta"
-ACME_C = CustomerRecord("cu-acme", NORTH, "acme", "Acme Corporation", utcnow())
-GLOBEX_C = CustomerRecord("cu-globex", NORTH, "globex", "Globex Ltd", utcnow())
-TOKENS = {
-    "mspx_admin": TokenEntry(NORTH, "k-admin", "admin"),
-    "mspx_member": TokenEntry(NORTH, "k-member", "member"),
-    "mspx_acme": TokenEntry(NORTH, "k-acme", "customer", customer_id=ACME_C.id),
-    "mspx_globex": TokenEntry(NORTH, "k-globex", "customer", customer_id=GLOBEX_C.id),
-    "mspx_beta": TokenEntry(BETA, "k-beta", "admin"),
-}
-ENABLED = [ItemRuleRecord("tool", "px__*", True, ("customer", "member", "admin"), 1)]
 BASIC, PREMIUM = pid("product:m365-basic"), pid("product:m365-premium")
 ACME_SUB = pid("subscription:0")
 
 
-def entry(url: str, secret: str = SECRET, tenant: str = NORTH) -> ConnectorEntry:
+def entry(url: str, tenant: str, slugs: dict[str, str], secret: str = SECRET) -> ConnectorEntry:
     now = utcnow()
     record = ConnectorRecord(
         "conn-px", tenant, "px", "pax8", f"{url}/v1", None, {"client_id": "pax8-client"}, ("client_secret",),
-        {"acme": ACME, "globex": GLOBEX}, now, now, {ACME_C.id: "acme", GLOBEX_C.id: "globex"},
+        {"acme": ACME, "globex": GLOBEX}, now, now, slugs,
     )  # fmt: skip
     return ConnectorEntry(record, {"client_secret": secret})
 
@@ -64,22 +52,24 @@ def pax8(fake: Pax8Fake) -> Iterator[Running]:
     running.stop()
 
 
-async def _gateway(url: str, *, secret: str = SECRET, rules: list[ItemRuleRecord] | None = None) -> InProcess:
-    snap = snapshot(
-        [(NORTH, "north", False), (BETA, "beta", False)],
-        tokens=dict(TOKENS),
-        customers=[ACME_C, GLOBEX_C],
-        rules={NORTH: ENABLED if rules is None else rules, BETA: []},
-        connectors={NORTH: [entry(url, secret)]},
+async def _gateway(
+    url: str, path: Path, *, secret: str = SECRET, rules: list[ItemRuleRecord] | None = None
+) -> VendorGateway:
+    return await vendor_gateway(
+        path / "store.db", "px", lambda tenant, slugs: entry(url, tenant, slugs, secret), rules=rules
     )
-    return await start(snap, max_body_bytes=65536)
 
 
 @pytest.fixture
-async def gw(pax8: Running) -> AsyncIterator[InProcess]:
-    gateway = await _gateway(pax8.url)
+async def vg(pax8: Running, tmp_path: Path) -> AsyncIterator[VendorGateway]:
+    gateway = await _gateway(pax8.url, tmp_path)
     yield gateway
     await gateway.close()
+
+
+@pytest.fixture
+def gw(vg: VendorGateway) -> InProcess:
+    return vg.gw
 
 
 def _writes(fake: Pax8Fake) -> list[str]:
@@ -105,10 +95,10 @@ async def test_the_tools_are_listed_under_the_instance_with_hints_and_effects(gw
         assert (await other.list_tools()).tools == []
 
 
-async def test_the_tools_are_off_until_enabled(pax8: Running, fake: Pax8Fake) -> None:
-    gateway = await _gateway(pax8.url, rules=[])
+async def test_the_tools_are_off_until_enabled(pax8: Running, fake: Pax8Fake, tmp_path: Path) -> None:
+    gateway = await _gateway(pax8.url, tmp_path, rules=[])
     try:
-        async with client(gateway, "mspx_admin") as mcp:
+        async with client(gateway.gw, "mspx_admin") as mcp:
             assert (await mcp.list_tools()).tools == []
             with pytest.raises(Exception, match="Unknown tool"):
                 await mcp.call_tool("px__list_companies", {})
@@ -175,13 +165,13 @@ async def test_an_expired_token_is_renewed_once_for_twenty_concurrent_calls(gw: 
     assert fake.tokens_issued == 2 and len(fake.recorded("/v1/token")) == 2
 
 
-async def test_rejected_credentials_are_a_tool_error_and_an_unhealthy_instance(pax8: Running) -> None:
-    gateway = await _gateway(pax8.url, secret="revoked-secret-1618")
+async def test_rejected_credentials_are_a_tool_error_and_an_unhealthy_instance(pax8: Running, tmp_path: Path) -> None:
+    gateway = await _gateway(pax8.url, tmp_path, secret="revoked-secret-1618")
     try:
-        async with client(gateway, "mspx_admin") as mcp:
+        async with client(gateway.gw, "mspx_admin") as mcp:
             message = await refused(mcp, "px__list_products", {})
         assert "rejected the client credentials" in message and "revoked-secret" not in message
-        health = gateway.gateway.health()[NORTH]["px"]
+        health = gateway.gw.gateway.health()[gateway.tenant]["px"]
         assert health.state == "unhealthy" and "msplex connect pax8 --tenant north" in (health.error or "")
     finally:
         await gateway.close()
@@ -228,50 +218,31 @@ async def test_a_customer_bound_identity_cannot_write_the_other_customers_record
 # a billable order: previewed (dry run), held for approval, approved, placed after a live price check -------
 
 
-@pytest.fixture
-async def approving_gw(pax8: Running, tmp_path: Path) -> AsyncIterator[tuple[InProcess, Store]]:
-    store, tenant, _ = await approval_store(tmp_path / "store.db")
-    tokens = {"mspx_member": TokenEntry(tenant, "k-member", "member")}
-    snap = snapshot(
-        [(tenant, "north", False)], tokens=tokens,
-        rules={tenant: [ItemRuleRecord("tool", "px__*", True, ("member", "admin"), 1)]},
-        connectors={tenant: [entry(pax8.url, tenant=tenant)]},
-    )  # fmt: skip
-    gateway = await start(snap, max_body_bytes=65536, approvals=approving(store))
-    yield gateway, store
-    await gateway.close()
-    await store.close()
-
-
 ORDER_LINE = {"product_id": PREMIUM, "quantity": 3, "billing_term": "Monthly", "provisioning": {"tenantDomain": "g.io"}}
 
 
 async def test_an_order_is_previewed_held_for_approval_and_placed_at_the_previewed_price(
-    approving_gw: tuple[InProcess, Store], fake: Pax8Fake
+    vg: VendorGateway, fake: Pax8Fake
 ) -> None:
-    gw, store = approving_gw
     orders_before = len(fake.store["orders"])
-    preview = await raw_call(gw, "px__preview_order", {"company_id": GLOBEX, "lines": [ORDER_LINE]}, "mspx_member")
+    preview = await raw_call(vg.gw, "px__preview_order", {"company_id": GLOBEX, "lines": [ORDER_LINE]}, "mspx_member")
     shown = preview["result"]["structuredContent"]
     assert shown["dry_run"] is True and shown["total"] == 66.0 and shown["lines"][0]["unit_price"] == 22.0
     assert len(fake.store["orders"]) == orders_before and _writes(fake) == ["POST /v1/orders"]
     assert fake.recorded("/v1/orders", "POST")[0].param("isMock") == "true"
 
     args = {"company_id": GLOBEX, "lines": [{**ORDER_LINE, "unit_price": 22.0}]}
-    placed = await approved_call(gw, store, "px__create_order", args, "mspx_member")
+    placed = await vg.approved("px__create_order", args, "mspx_member")
     assert placed["isError"] is False, placed
     order = placed["structuredContent"]["order"]
     assert order["companyId"] == GLOBEX and order["id"] in fake.store["orders"]
     assert [r.param("isMock") for r in fake.recorded("/v1/orders", "POST")] == ["true", "true", None]
 
 
-async def test_an_approved_order_whose_price_changed_is_not_placed(
-    approving_gw: tuple[InProcess, Store], fake: Pax8Fake
-) -> None:
-    gw, store = approving_gw
+async def test_an_approved_order_whose_price_changed_is_not_placed(vg: VendorGateway, fake: Pax8Fake) -> None:
     fake.set_price(PREMIUM, 25.0)
     args = {"company_id": GLOBEX, "lines": [{**ORDER_LINE, "unit_price": 22.0}]}
-    refused_order = await approved_call(gw, store, "px__create_order", args, "mspx_member")
+    refused_order = await vg.approved("px__create_order", args, "mspx_member")
     assert refused_order["isError"] is True and "price changed from 22.0 to 25.0" in str(refused_order)
     assert fake.recorded("/v1/orders", "POST") == []
 
