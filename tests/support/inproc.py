@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from msplex.approvals import Approvals
+from msplex.connectors.framework.provider import TokenStores
 from msplex.crypto import Keyring, token_digest
 from msplex.gateway import Gateway
 from msplex.identity.oidc import OidcProvider
@@ -88,6 +89,7 @@ async def start(
     keyring: Keyring | None = None,
     oidc: OidcProvider | None = None,
     approvals: Callable[[SharedState], Approvals] | None = None,
+    connector_tokens: TokenStores | None = None,
 ) -> InProcess:
     """``approvals``: builds the approval service on the gateway's state (without it, calls that need an
     approval are refused: there is no store to hold them in)."""
@@ -96,7 +98,7 @@ async def start(
     await state.start()
     gateway = Gateway(
         keyring, state, server_info={"name": "msplex", "version": "test"}, replica_id="test", oidc=oidc,
-        approvals=approvals(state) if approvals is not None else None,
+        approvals=approvals(state) if approvals is not None else None, connector_tokens=connector_tokens,
     )  # fmt: skip
     await gateway.start()
     gateway.apply(snap)
