@@ -67,7 +67,7 @@ async def test_connect_validates_live_then_reports_the_session_ready(msplex_home
     code, out, _ = await msplex(msplex_home, "connector", "show", "widgets", "--tenant", "acme")
     assert "Secrets set: api_key" in out and KEY not in out
     code, out, _ = await msplex(msplex_home, "tool", "list", "--tenant", "acme")
-    assert code == 0
+    assert code == 0 and "widgets__get_widget" in out and "widgets__add_note" in out
     db = (msplex_home / "msplex.db").read_bytes()
     assert KEY.encode() not in db
     code, out, _ = await msplex(msplex_home, "status", "--tenant", "acme")

@@ -1,4 +1,5 @@
-"""A tenant's catalogue as the CLI sees it: listed from its upstreams now, merged as the gateway merges.
+"""A tenant's catalogue as the CLI sees it: listed from its upstreams now (and its vendor connectors' declared
+tools), merged as the gateway merges.
 
 The CLI runs beside (or without) a gateway, so it reads every enabled upstream's
 listing itself, with the provider's own routine, and merges them with
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from msplex.call import Call
 from msplex.catalogue.listing import JSON, Listing, Source
 from msplex.catalogue.merged import Catalogue
+from msplex.connectors.framework import registry
 from msplex.connectors.upstream.listing import read_listing
 from msplex.store import Store, UpstreamEntry
 from msplex.upstream import UpstreamError, UpstreamSpec, open_session
@@ -70,4 +72,12 @@ async def list_catalogue(store: Store, tenant: str, *, seconds: float = 15.0) ->
             failures[entry.spec.name] = result
             result = Listing()
         sources.append(Source("upstream", entry.spec.name, entry.prefix, result, connector))
+    for record in await store.tenant(tenant).connectors.list():
+        try:
+            vendor = registry.vendor(record.kind)
+        except registry.UnknownVendor:
+            failures[record.name] = f"this installation has no {record.kind} connector module"
+            continue
+        tools = tuple(t.definition(vendor.kind) for t in vendor.tools)
+        sources.append(Source("vendor", record.name, True, Listing(tools=tools), connector, vendor.kind))
     return Listed(Catalogue.build(1, sources), failures)

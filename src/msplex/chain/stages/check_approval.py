@@ -22,13 +22,13 @@ from typing import Any, ClassVar
 from msplex.approvals import replies
 from msplex.approvals.replies import APPROVAL_META, STATE_PREFIX
 from msplex.approvals.service import Approvals
-from msplex.call import Call
+from msplex.call import Call, Target
 from msplex.chain.stage import Applies
 from msplex.connectors.framework.spec import effects_of
 from msplex.errors import Code, Denied, Held, RpcError, Stage
 from msplex.store.approvals import ApprovalRecord
 
-__all__ = ["HELD_METHODS", "CheckApproval", "approval_required"]
+__all__ = ["HELD_METHODS", "CheckApproval", "approval_required", "default_approval"]
 
 HELD_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
 """The methods a call can be held on: each can be answered later (MRTR, elicitation or a retry)."""
@@ -39,13 +39,20 @@ def approval_required(call: Call) -> bool:
     """Whether ``call`` must be approved by a person before it is dispatched.
 
     Tool policy decides when it ran (``call.decision``); until then, and where it set no decision,
-    the default is: tools annotated ``destructiveHint: true`` need an approval, and so do vendor tools
-    whose arguments make a write client-visible or billable (``_meta["msplex/effects"]``) and reveal
-    tools (``_meta["msplex/sensitive"]``)."""
+    the default applies (``default_approval``)."""
     if call.decision is not None:
         return call.decision.approval
     target = call.target
-    if target is None or target.kind != "tool" or target.item is None:
+    if target is None:
+        return False
+    return default_approval(target, call.params.get("arguments"))
+
+
+def default_approval(target: Target, arguments: Any) -> bool:
+    """The default where no rule decided: tools annotated ``destructiveHint: true``, vendor tools whose
+    arguments make a write client-visible or billable (``_meta["msplex/effects"]``), and reveal tools
+    (``_meta["msplex/sensitive"]``)."""
+    if target.kind != "tool" or target.item is None:
         return False
     annotations = target.item.get("annotations")
     if type(annotations) is dict and annotations.get("destructiveHint") is True:
@@ -58,8 +65,7 @@ def approval_required(call: Call) -> bool:
     effects = meta.get("msplex/effects")
     if not effects:
         return False
-    args = call.params.get("arguments")
-    return bool(effects_of(effects, args if isinstance(args, dict) else {}))
+    return bool(effects_of(effects, arguments if isinstance(arguments, dict) else {}))
 
 
 def _refused(reason: str) -> Denied:
