@@ -4,10 +4,12 @@ callable directly."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from msplex.approvals import Approvals
+from msplex.connectors.framework.provider import TokenStores
 from msplex.crypto import Keyring, token_digest
 from msplex.gateway import Gateway
 from msplex.identity.oidc import OidcProvider
@@ -86,11 +88,18 @@ async def start(
     max_body_bytes: int = 4096,
     keyring: Keyring | None = None,
     oidc: OidcProvider | None = None,
+    approvals: Callable[[SharedState], Approvals] | None = None,
+    connector_tokens: TokenStores | None = None,
 ) -> InProcess:
+    """``approvals``: builds the approval service on the gateway's state (without it, calls that need an
+    approval are refused: there is no store to hold them in)."""
     keyring = keyring or Keyring([b"f" * 32])
     state = open_state(None)
     await state.start()
-    gateway = Gateway(keyring, state, server_info={"name": "msplex", "version": "test"}, replica_id="test", oidc=oidc)
+    gateway = Gateway(
+        keyring, state, server_info={"name": "msplex", "version": "test"}, replica_id="test", oidc=oidc,
+        approvals=approvals(state) if approvals is not None else None, connector_tokens=connector_tokens,
+    )  # fmt: skip
     await gateway.start()
     gateway.apply(snap)
     sessions = SessionState(state)

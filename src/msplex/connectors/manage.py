@@ -67,6 +67,8 @@ def _explain(exc: VendorError, vendor: Vendor, base_url: str) -> ConnectFailed:
     secret_flags = "/".join(f.option for f in vendor.flags if f.secret) or "the credentials"
     if exc.kind == "unreachable":
         return ConnectFailed(exc.message, "check --base-url" + (" and --token-url" if "token" in exc.message else ""))
+    if isinstance(exc, NotReady) and exc.status == 404:
+        return ConnectFailed(exc.message, "check --base-url (and --token-url)")
     if isinstance(exc, NotReady) or exc.kind == "auth":
         if "scope" in exc.message:
             return ConnectFailed(

@@ -146,6 +146,8 @@ class TokenEndpoint:
             reason = f"the {self._vendor} API application lacks a requested scope ({detail})"
         elif code in ("invalid_client", "unauthorized_client") or status == 401:
             reason = f"{self._vendor} rejected the client credentials ({detail})"
+        elif status == 404:
+            reason = f"there is no {self._vendor} token endpoint at {self.host} (HTTP 404)"
         elif code == "invalid_grant":
             reason = f"{self._vendor} refused the grant; the refresh token was revoked or already used ({detail})"
         else:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["Auth", "NoAuth", "Pacer", "Pacing", "SharedPacer", "VendorHTTP", "default_error_message"]
 
 Sleep = Callable[[float], Awaitable[None]]
+Files = Mapping[str, tuple[str | None, bytes, str]]
 
 
 class Auth(Protocol):
@@ -191,8 +192,11 @@ class VendorHTTP:
     async def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         return await self.request("GET", path, params=params)
 
-    async def post(self, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
-        return await self.request("POST", path, params=params, json=json)
+    async def post(
+        self, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None, files: Files | None = None
+    ) -> Any:
+        """``files``: a multipart/form-data body instead of JSON (``{part: (filename, content, type)}``)."""
+        return await self.request("POST", path, params=params, json=json, files=files)
 
     async def put(self, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None) -> Any:
         return await self.request("PUT", path, params=params, json=json)
@@ -211,9 +215,10 @@ class VendorHTTP:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        files: Files | None = None,
     ) -> Any:
         """The parsed JSON body (``None`` for an empty one); ``VendorError`` for anything else."""
-        response = await self.send(method, path, params=params, json=json, headers=headers)
+        response = await self.send(method, path, params=params, json=json, headers=headers, files=files)
         if not response.content:
             return None
         try:
@@ -231,6 +236,7 @@ class VendorHTTP:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        files: Files | None = None,
     ) -> httpx.Response:
         """The successful (2xx) response, for vendor code that needs headers (a ``Link`` header)."""
         url = path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
@@ -243,7 +249,7 @@ class VendorHTTP:
             sent = await self._auth.headers()
             try:
                 response = await self._client.request(
-                    method, url, params=clean, json=json, headers={**(headers or {}), **sent}
+                    method, url, params=clean, json=json, files=files, headers={**(headers or {}), **sent}
                 )
             except httpx.TimeoutException:
                 raise VendorError("unreachable", f"{self.vendor} at {self.host} did not answer in time") from None

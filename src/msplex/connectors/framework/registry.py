@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "connectwise": "msplex.connectors.connectwise",
     "pax8": "msplex.connectors.pax8",
     "ninjaone": "msplex.connectors.ninjaone",
+    "ninjaone-user": "msplex.connectors.ninjaone.user",
 }
 
 log = logging.getLogger("msplex.connectors")
