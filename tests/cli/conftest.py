@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from msplex.cli import app
 from support.cli import Cli, Proc
+from support.gateway import free_port
 
 EVERYTHING = Path(__file__).resolve().parents[1] / "fixtures" / "upstreams" / "everything.py"
 
@@ -51,16 +52,10 @@ def msplex_proc(msplex_home: Path) -> Proc:
     return run
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def everything_url() -> Iterator[str]:
     """A real upstream MCP server (tools echo, slow, ...) on 127.0.0.1, as a separate process."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, str(EVERYTHING), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

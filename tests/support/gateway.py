@@ -15,6 +15,7 @@ import base64
 import contextlib
 import json
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -77,10 +78,32 @@ print(json.dumps(out))
 """
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_EPHEMERAL = _ephemeral_range()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port free on 127.0.0.1 now, chosen below the kernel's ephemeral range: a port from
+    ``bind(0)`` is an ephemeral one, which any outgoing connection of a parallel test worker may
+    take before the server that was meant to listen on it starts ("address already in use")."""
+    low = 20000 if _EPHEMERAL[0] > 21000 else _EPHEMERAL[1] + 1
+    high = _EPHEMERAL[0] if _EPHEMERAL[0] > 21000 else 65535
+    for _ in range(200):
+        port = random.randrange(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port found in {low}-{high}")
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = START_TIMEOUT) -> None:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from support.gateway import free_port
 
 __all__ = [
     "NODE",
@@ -74,13 +75,6 @@ def node_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env["PATH"] = f"{NODE.parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra or {})
     return env
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (another process may still take it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def everything_stdio_command() -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,6 +10,7 @@ import uvicorn
 
 from msplex.upstream import _http1
 from msplex.upstream._http1 import Client, UpstreamDisconnected
+from support.gateway import free_port
 
 PEERS: set[int] = set()
 
@@ -64,15 +64,9 @@ async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         await send({"type": "http.response.body", "body": b""})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 async def base() -> AsyncIterator[str]:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
@@ -120,7 +114,7 @@ async def test_header_injection_is_refused(base: str) -> None:
 async def test_an_unreachable_upstream_is_a_connection_error() -> None:
     client = Client(connect_timeout=2)
     with pytest.raises(UpstreamDisconnected) as info:
-        await client.post(f"http://127.0.0.1:{_free_port()}/json", data=b"{}")
+        await client.post(f"http://127.0.0.1:{free_port()}/json", data=b"{}")
     assert isinstance(info.value, OSError)
     await client.close()
 

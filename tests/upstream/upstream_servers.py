@@ -8,14 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+from support.gateway import free_port
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "upstreams" / "everything.py"
 STDIO_COMMAND = (sys.executable, str(FIXTURE), "--stdio")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class FixtureServer:
