@@ -31,8 +31,12 @@ class Running:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask the server to finish (it drains within ~0.1 s); ``stop`` also waits for it."""
         self._server.should_exit = True
+
+    def stop(self) -> None:
+        self.request_stop()
         self._thread.join(10)
 
 
