@@ -177,6 +177,7 @@ async def seed(store: Store, tenant: str, sandbox: Sandbox) -> Seeded:
         # concurrently: each waits mostly on its fake's answers and the database, not on the others
         await asyncio.gather(*(_seed_one(store, tenant, fake, http, done) for fake in mine))
     done.connected.sort(key=lambda c: KINDS.index(c[0]))
+    done.repointed.sort(key=KINDS.index)
     demo_slugs = {slug for slug, _ in CUSTOMERS}
     for record in await scope.connectors.list():
         if record.kind in KINDS and record.name not in dict(done.kept):
