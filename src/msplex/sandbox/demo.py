@@ -1,10 +1,11 @@
 """The sandbox behind ``msplex serve --demo`` (so ``make run``): the five vendor fakes, connected to tenant ``demo``.
 
 ``start`` serves each fake on 127.0.0.1, a free port each, inside the gateway's process: one uvicorn server
-per fake in a daemon thread with its own event loop (``_server.serve_in_thread``). In-process rather than
-child processes because a child costs an interpreter (~1 s of start-up and ~30 MiB each, five times), and a
-thread cannot outlive the gateway however it dies; the connectors still reach the fakes over real HTTP, as
-they would a vendor's cloud. Every start makes fresh credentials, so nothing well known opens a fake.
+for all five in one daemon thread with its own event loop (``_server.serve_many_in_thread``), so the sandbox
+idles as one loop, not five. In-process rather than child processes because a child costs an interpreter
+(~1 s of start-up and ~30 MiB each, five times), and a thread cannot outlive the gateway however it dies; the
+connectors still reach the fakes over real HTTP, as they would a vendor's cloud. Every start makes fresh
+credentials, so nothing well known opens a fake.
 
 ``seed`` then does what an operator would, through the same services: ``connect`` (live validation,
 credentials sealed in the vault) per vendor, the read-only tools enabled (``enable_tools``), two customers
@@ -30,7 +31,7 @@ import httpx
 
 from msplex.connectors.framework.registry import vendor as vendor_of
 from msplex.connectors.manage import VALIDATE_TIMEOUT, connect, discover, enable_tools
-from msplex.sandbox._server import Running, serve_in_thread
+from msplex.sandbox._server import Running, serve_many_in_thread
 from msplex.store import Store
 
 __all__ = ["CUSTOMERS", "KINDS", "Sandbox", "Seeded", "seed", "start"]
@@ -53,7 +54,7 @@ class Fake:
     """One served fake and what ``msplex connect`` needs to reach it."""
 
     kind: str
-    running: Running
+    port: int
     base_url: str
     settings: dict[str, str]
     secrets: dict[str, str] = field(repr=False)
@@ -61,14 +62,12 @@ class Fake:
 
 @dataclass(frozen=True)
 class Sandbox:
+    running: Running
     fakes: tuple[Fake, ...]
 
     def stop(self) -> None:
-        """Stop every fake: all asked at once, then each awaited (well under a second in all)."""
-        for fake in self.fakes:
-            fake.running.request_stop()
-        for fake in self.fakes:
-            fake.running.stop()
+        """Stop the fakes' server and wait for its thread (a few tenths of a second)."""
+        self.running.stop()
 
 
 def _rename(tree: Any, names: Mapping[str, str]) -> None:
@@ -126,17 +125,15 @@ def _not_a_fake(record: logging.LogRecord) -> bool:
 
 
 def start() -> Sandbox:
-    """Serve the five fakes on 127.0.0.1 (free ports); on a failure, stop the ones already started."""
+    """Serve the five fakes on 127.0.0.1 (free ports), behind one server in one thread."""
     logging.getLogger("uvicorn.error").addFilter(_not_a_fake)
-    started: list[Fake] = []
-    try:
-        for kind, app, api, settings, creds in _apps():
-            running = serve_in_thread(app)
-            started.append(Fake(kind, running, running.url + api, settings, creds))
-    except BaseException:
-        Sandbox(tuple(started)).stop()
-        raise
-    return Sandbox(tuple(started))
+    apps = _apps()
+    running, ports = serve_many_in_thread([app for _, app, _, _, _ in apps])
+    fakes = tuple(
+        Fake(kind, port, f"http://127.0.0.1:{port}{api}", settings, creds)
+        for (kind, _, api, settings, creds), port in zip(apps, ports, strict=True)
+    )
+    return Sandbox(running, fakes)
 
 
 @dataclass
