@@ -62,7 +62,8 @@ def _bind(port: int) -> socket.socket:
 
 
 def _start(app: Any, socks: list[socket.socket], start_timeout: float) -> Running:
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    # log_config=None: a fake must not replace the logging set-up of the process it runs in (the gateway's)
+    config = uvicorn.Config(app, log_level="warning", log_config=None, lifespan="off", access_log=False)
     server = uvicorn.Server(config)
 
     def run() -> None:
