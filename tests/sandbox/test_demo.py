@@ -3,12 +3,19 @@ instance left alone. (The whole thing through a real gateway process: tests/e2e/
 
 from __future__ import annotations
 
+import signal
+import socket
+import sys
+import types
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from msplex.cli.app import app
 from msplex.connectors.manage import connect
+from msplex.sandbox import demo
 from msplex.sandbox.demo import CUSTOMERS, KINDS, Sandbox, seed, start
 from msplex.settings import Settings
 from msplex.store import Store
@@ -61,3 +68,29 @@ async def test_an_instance_the_operator_pointed_elsewhere_is_left_alone(store: S
     assert seeded.kept == [("hudu", "https://acme.huducloud.example")]
     assert [name for name, _, _ in seeded.connected] == [k for k in KINDS if k != "hudu"]
     assert (await store.tenant("demo").connectors.get("hudu")).base_url == "https://acme.huducloud.example"
+
+
+def test_plain_serve_starts_no_fakes_and_demo_stops_them_when_the_gateway_returns(
+    msplex_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = types.ModuleType("msplex.server")  # `msplex serve` without serving: run() returns at once
+    server.run = lambda settings, sock: sock.close()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "msplex.server", server)
+    monkeypatch.setattr("msplex.httpserver.listen", lambda host, port: socket.socket())
+    started: list[Sandbox] = []
+
+    def spy() -> Sandbox:
+        started.append(start())
+        return started[-1]
+
+    monkeypatch.setattr(demo, "start", spy)
+    handler = signal.getsignal(signal.SIGTERM)
+    plain = CliRunner().invoke(app, ["serve"])
+    assert plain.exit_code == 0 and started == [] and "Sandbox" not in plain.output
+    with_demo = CliRunner().invoke(app, ["serve", "--demo"])
+    assert with_demo.exit_code == 0, with_demo.output
+    assert "Sandbox: 5 vendor fakes" in with_demo.output and len(started) == 1
+    for fake in started[0].fakes:
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", fake.port)) != 0  # stopped with the gateway
+    assert signal.getsignal(signal.SIGTERM) == handler

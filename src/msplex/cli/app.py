@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -152,11 +153,12 @@ def serve(
     if sandbox is None:
         run(settings, sock)
         return
-    _stop_on_sigterm(sandbox)
+    previous = _stop_on_sigterm(sandbox)
     try:
         run(settings, sock)  # Ctrl-C returns here; SIGTERM ends in _stop_on_sigterm's handler
     finally:
         sandbox.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 async def _create_demo(store: Store, settings: Settings) -> None:
@@ -185,7 +187,7 @@ async def _seed_demo(store: Store, sandbox: Sandbox) -> None:
         typer.echo(line)
 
 
-def _stop_on_sigterm(sandbox: Sandbox) -> None:
+def _stop_on_sigterm(sandbox: Sandbox) -> signal.Handlers | Callable[[int, FrameType | None], Any] | int | None:
     """On SIGTERM (which uvicorn re-raises after its graceful shutdown), stop the fakes, then die of it as before."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -193,7 +195,7 @@ def _stop_on_sigterm(sandbox: Sandbox) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.raise_signal(signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, handler)
+    return signal.signal(signal.SIGTERM, handler)
 
 
 # status
