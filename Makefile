@@ -1,7 +1,8 @@
 # MSPlex developer entry points. A fresh machine needs python3 (with venv) and make;
 # `.ci/run` installs those and the test services first.
 #
-#   make run     create .venv, install, apply migrations and start the gateway (embedded: SQLite)
+#   make run     create .venv, install, apply migrations and start the gateway (embedded: SQLite) with the
+#                sandbox (`serve --demo`: the five vendor fakes connected to tenant "demo")
 #   make test    install dev dependencies and Node peers, run the whole test suite (one worker per core)
 #   make bench   gateway vs direct benchmark (PEERS=1 adds ContextForge and mcp-proxy)
 #   make lint    ruff check + format check + mypy --strict
@@ -32,7 +33,7 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/msplex serve
+	$(BIN)/msplex serve --demo
 
 test: $(DEV_STAMP)
 	@if [ -f scripts/node-tools.sh ]; then bash scripts/node-tools.sh; fi

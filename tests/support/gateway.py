@@ -204,8 +204,10 @@ class GatewayProcess:
         secret_key: str | None = None,
         port: int | None = None,
         env: dict[str, str | None] | None = None,
+        serve_args: Sequence[str] = (),
     ) -> None:
         self.home = home
+        self.serve_args = tuple(serve_args)
         self.extra_env = dict(env or {})
         self.port = port or free_port()
         self.secret_key = secret_key or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
@@ -252,7 +254,7 @@ class GatewayProcess:
             return
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "msplex", "serve"],
+                [sys.executable, "-m", "msplex", "serve", *self.serve_args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -29,7 +29,15 @@ from msplex.crypto import InvalidKey
 from msplex.settings import Settings
 from msplex.store import AlreadyExists, NotFound, Store, StoreError
 
-__all__ = ["CliError", "fail", "listen_failure", "load_settings", "msplex_command", "run_with_store"]
+__all__ = [
+    "CliError",
+    "fail",
+    "listen_failure",
+    "load_settings",
+    "msplex_command",
+    "msplex_program",
+    "run_with_store",
+]
 
 T = TypeVar("T")
 EXIT_ERROR = 2

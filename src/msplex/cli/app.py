@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated
+import signal
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
@@ -30,13 +33,24 @@ from msplex.cli import (
     tools,
     upstreams,
 )
-from msplex.cli._run import fail, listen_failure, load_settings, msplex_command, run_with_store
+from msplex.cli._run import (
+    CliError,
+    fail,
+    listen_failure,
+    load_settings,
+    msplex_command,
+    msplex_program,
+    run_with_store,
+)
 from msplex.cli._typer import Command, Group
 from msplex.cli.status import endpoints, render_status, status_document
 from msplex.identity.oidc import Finding, diagnose
 from msplex.identity.providers import provider_of
 from msplex.settings import Settings
 from msplex.store import OidcProviderRecord, Store
+
+if TYPE_CHECKING:
+    from msplex.sandbox.demo import Sandbox
 
 __all__ = ["app", "main"]
 
@@ -93,7 +107,16 @@ def _root(
 
 
 @app.command(cls=Command)
-def serve() -> None:
+def serve(
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Also run the sandbox: the five vendor fakes on 127.0.0.1 in this process, connected to tenant "
+            "'demo' (read-only tools on, two customers mapped). Idempotent across restarts.",
+        ),
+    ] = False,
+) -> None:
     """Apply migrations and start the gateway (creates tenant 'demo' and a token on an empty store)."""
     settings = load_settings()
     from msplex.httpserver import listen  # the port first: a busy one must not cost a demo token
@@ -102,33 +125,77 @@ def serve() -> None:
         sock = listen(settings.host, settings.port)
     except OSError as exc:
         fail(listen_failure(exc, settings))
+    sandbox: Sandbox | None = None
+    if demo:
+        from msplex.sandbox.demo import start
+
+        sandbox = start()
 
     async def prepare(store: Store, settings: Settings) -> None:
-        tenants = await store.list_tenants()
-        if not tenants:
-            await store.create_tenant(DEMO_TENANT, "Demo")
-            demo = store.tenant(DEMO_TENANT)
-            for kind in ("tool", "prompt", "resource"):
-                await demo.set_rule(kind, "*", enabled=True, audiences=("admin", "member"))
-            token, _ = await demo.create_token("demo", role="admin")
-            typer.echo(f"Created tenant '{DEMO_TENANT}' on an empty store; its items are enabled for members.")
-            typer.echo(f"MCP endpoint: {settings.public_url}/mcp/v1/{DEMO_TENANT}")
-            typer.echo(f"Token (shown once): {token}")
-            hint = f"client-config --tenant {DEMO_TENANT} --client claude-code --new-token laptop"
-            typer.echo(f"Connect a client in one paste: {msplex_command(hint)}")
-            typer.echo(f"Add an upstream: {msplex_command(f'upstream add NAME --tenant {DEMO_TENANT} --url URL')}")
+        tenants = [t.slug for t in await store.list_tenants()]
+        if not tenants or (sandbox is not None and DEMO_TENANT not in tenants):
+            await _create_demo(store, settings)
         else:
-            for url in endpoints(settings.public_url, [t.slug for t in tenants]):
+            for url in endpoints(settings.public_url, tenants):
                 typer.echo(f"MCP endpoint: {url}")
+        if sandbox is not None:
+            await _seed_demo(store, sandbox)
 
     try:
         run_with_store(prepare, settings, quiet=False)
     except BaseException:
         sock.close()
+        if sandbox is not None:
+            sandbox.stop()
         raise
     from msplex.server import run  # imported here: the other commands need no HTTP server
 
-    run(settings, sock)
+    if sandbox is None:
+        run(settings, sock)
+        return
+    previous = _stop_on_sigterm(sandbox)
+    try:
+        run(settings, sock)  # Ctrl-C returns here; SIGTERM ends in _stop_on_sigterm's handler
+    finally:
+        sandbox.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+async def _create_demo(store: Store, settings: Settings) -> None:
+    await store.create_tenant(DEMO_TENANT, "Demo")
+    demo = store.tenant(DEMO_TENANT)
+    for kind in ("tool", "prompt", "resource"):
+        await demo.set_rule(kind, "*", enabled=True, audiences=("admin", "member"))
+    token, _ = await demo.create_token("demo", role="admin")
+    typer.echo(f"Created tenant '{DEMO_TENANT}'; its items are enabled for members.")
+    typer.echo(f"MCP endpoint: {settings.public_url}/mcp/v1/{DEMO_TENANT}")
+    typer.echo(f"Token (shown once): {token}")
+    hint = f"client-config --tenant {DEMO_TENANT} --client claude-code --new-token laptop"
+    typer.echo(f"Connect a client in one paste: {msplex_command(hint)}")
+    typer.echo(f"Add an upstream: {msplex_command(f'upstream add NAME --tenant {DEMO_TENANT} --url URL')}")
+
+
+async def _seed_demo(store: Store, sandbox: Sandbox) -> None:
+    from msplex.connectors.manage import ConnectFailed
+    from msplex.sandbox.demo import banner, seed
+
+    try:
+        seeded = await seed(store, DEMO_TENANT, sandbox)
+    except ConnectFailed as exc:
+        raise CliError(f"the demo sandbox could not connect its fakes ({exc}); rerun without --demo") from None
+    for line in banner(seeded, DEMO_TENANT, msplex_program()):
+        typer.echo(line)
+
+
+def _stop_on_sigterm(sandbox: Sandbox) -> signal.Handlers | Callable[[int, FrameType | None], Any] | int | None:
+    """On SIGTERM (which uvicorn re-raises after its graceful shutdown), stop the fakes, then die of it as before."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        sandbox.stop()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 # status

@@ -20,7 +20,7 @@ from msplex.cli._run import CliError, fail, msplex_command, run_with_store
 from msplex.cli._typer import Command, Group, TenantOpt, group, table
 from msplex.connectors.framework.registry import available
 from msplex.connectors.framework.spec import Flag, Vendor
-from msplex.connectors.manage import ConnectFailed, connect
+from msplex.connectors.manage import ConnectFailed, connect, enable_tools
 from msplex.settings import Settings
 from msplex.store import Store
 
@@ -111,13 +111,7 @@ def _connect(vendor: Vendor, options: dict[str, Any]) -> None:
             )
         except ConnectFailed as exc:
             raise CliError(str(exc)) from None
-        scope = store.tenant(tenant)
-        if enable == "all":
-            await scope.set_rule("tool", f"{name}__*", enabled=True)
-        elif enable == "read-only":
-            for public, read_only in done.tools:
-                if read_only:
-                    await scope.set_rule("tool", public, enabled=True)
+        await enable_tools(store, tenant, done, enable)
         if isinstance(vendor.credential, AuthorizationCode):
             verb = "Saved" if done.created else "Updated"
             typer.echo(f"{verb} {vendor.title} as '{name}' in tenant '{tenant}'; it needs a person's grant next:")

@@ -34,6 +34,7 @@ __all__ = [
     "begin_authorization",
     "connect",
     "discover",
+    "enable_tools",
     "finish_authorization",
     "missing_flags",
     "validate_entry",
@@ -144,6 +145,24 @@ async def connect(
     )
     tools = tuple((f"{instance}__{t.name}", t.read_only) for t in vendor.tools)
     return Connected(record, created, tools)
+
+
+async def enable_tools(
+    store: Store,
+    tenant: str,
+    done: Connected,
+    which: str,
+    *,
+    audiences: tuple[str, ...] = ("admin", "member"),
+) -> None:
+    """``--enable``: ``all`` the instance's tools, only its ``read-only`` ones, or ``none``."""
+    scope = store.tenant(tenant)
+    if which == "all":
+        await scope.set_rule("tool", f"{done.record.name}__*", enabled=True, audiences=audiences)
+    elif which == "read-only":
+        for public, read_only in done.tools:
+            if read_only:
+                await scope.set_rule("tool", public, enabled=True, audiences=audiences)
 
 
 async def discover(
