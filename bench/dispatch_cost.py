@@ -6,7 +6,8 @@ bulkhead's ``try_enter``/``leave`` around the connector), a stage that does noth
 ``CheckApproval`` for a tool that needs no approval. It prints microseconds of CPU per call; the
 differences are what the worker pool and the approval check add to an uncontended call. Then stage 12
 (``WriteAudit``: the record built, committed by the group-commit writer to a temp SQLite store, and
-waited for) with 1 and 16 concurrent calls (``bench.audit_write``).
+waited for) with 1, 8 and 16 concurrent calls, and 8 whose calls reach it at scattered times as in a
+gateway (``bench.audit_write``).
 """
 
 from __future__ import annotations
@@ -118,9 +119,10 @@ def main() -> None:
         approval_required(call)
     print(f"{(time.process_time() - started) / args.calls * 1e6:.3f} µs)")
     with tempfile.TemporaryDirectory(prefix="msplex-dispatch-cost-") as tmp:
-        for callers in (1, 16):
-            stage_us, entry_us = asyncio.run(audit_cpu_us(Path(tmp), callers, min(args.calls, 10_000)))
-            label = f"WriteAudit (stage 12), {callers} concurrent"
+        for callers, staggered in ((1, False), (8, False), (8, True), (16, False)):
+            calls = min(args.calls, 10_000)
+            stage_us, entry_us = asyncio.run(audit_cpu_us(Path(tmp), callers, calls, staggered=staggered))
+            label = f"WriteAudit (stage 12), {callers} concurrent{', staggered' if staggered else ''}"
             print(f"{label:<{width}}  {stage_us:6.3f} µs CPU/call (building the record: {entry_us:.3f} µs)")
 
 

@@ -88,7 +88,7 @@ class GatewayApp:
             worker_limits=Limits(settings.worker_concurrency, settings.worker_queue, settings.worker_queue_seconds),
             connector_tokens=lambda tenant, name: StoredToken(store, tenant, name),
             require_subscription=settings.require_subscription,
-            audit=AuditWriter(store),
+            audit=AuditWriter(store, linger=settings.audit_linger_ms / 1000),
         )
         self.sessions = SessionState(self.state)
         self.edge = Edge(

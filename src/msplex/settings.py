@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=32, gt=0, description="Calls one connector instance runs at once")
     worker_queue: int = Field(default=64, ge=0, description="Calls that may wait for a worker per instance")
     worker_queue_seconds: float = Field(default=10.0, gt=0, description="How long a call waits for a worker")
+    audit_linger_ms: float = Field(
+        default=1.0,
+        ge=0,
+        le=100,
+        description="How long an audit batch waits, at most, for the records of calls under way (0: never)",
+    )
 
     # The deployment's own identity provider (a single-MSP deployment; tenants bring theirs with
     # ``msplex oidc set``). Off unless MSPLEX_OIDC_ISSUER is set.

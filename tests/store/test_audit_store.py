@@ -88,6 +88,46 @@ async def test_concurrent_calls_share_batches_and_the_chain_stays_whole(store: S
     assert checked.ok and checked.records == 300
 
 
+async def test_records_of_announced_calls_under_way_share_one_transaction(store: Store) -> None:
+    """The writer waits for announced calls (``expect``) before it commits, so their records batch together."""
+    tenant = await store.create_tenant("acme")
+    writer = AuditWriter(store, linger=30.0)  # far longer than the test: only the last arrival ends the wait
+    await writer.start()
+    try:
+        for _ in range(3):
+            writer.expect()
+        writer.arrive()
+        first = asyncio.ensure_future(writer.write(entry(tenant.id, 1)))
+        await asyncio.sleep(0.01)
+        assert not first.done()  # two calls are still under way
+        writer.arrive()
+        second = asyncio.ensure_future(writer.write(entry(tenant.id, 2)))
+        await asyncio.sleep(0.01)
+        writer.arrive()  # the third call failed before it had a record: it still counts off
+        await asyncio.wait_for(asyncio.gather(first, second), 10)
+    finally:
+        await writer.close()
+    assert (writer.records, writer.batches) == (2, 1)
+    assert (await verdict(store)).records == 2
+
+
+async def test_a_lone_call_is_committed_without_waiting_for_the_linger(store: Store) -> None:
+    tenant = await store.create_tenant("acme")
+    writer = AuditWriter(store, linger=30.0)
+    await writer.start()
+    try:
+        writer.expect()
+        writer.arrive()
+        await asyncio.wait_for(writer.write(entry(tenant.id, 1)), 10)
+        writer.expect()  # a call under way when the writer closes does not hold the close up
+        pending = asyncio.ensure_future(writer.write(entry(tenant.id, 2)))
+        await asyncio.sleep(0.01)
+    finally:
+        await asyncio.wait_for(writer.close(), 10)
+    await pending
+    assert writer.records == 2
+
+
 async def test_two_writers_on_one_database_extend_one_chain(store: Store, second_store: Store) -> None:
     """Two replicas (or a replica and the CLI) append to the same tenant's chain: the heads serialize them."""
     tenant = await store.create_tenant("acme")

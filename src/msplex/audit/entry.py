@@ -20,6 +20,7 @@ and the head set back to an earlier record.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ __all__ = [
     "content",
     "digest_arguments",
     "entry_of",
+    "facts_of",
     "head_bytes",
     "head_mac",
     "link",
@@ -101,21 +103,31 @@ class AuditEntry:
 
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AuditEntry))
+_US = timedelta(microseconds=1)
+_FACTS = operator.attrgetter(*FIELDS)  # not astuple: it deep-copies every value
+_ITEMS = operator.itemgetter(*FIELDS)
+
+
+def facts_of(entry: AuditEntry) -> tuple[Any, ...]:
+    """The entry's facts in ``FIELDS`` order (one C call: this runs for every record written)."""
+    return _FACTS(entry)
 
 
 def micros(moment: datetime) -> int:
     """Exact microseconds since the epoch (what the MAC covers of a time: no float rounding)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    return (moment - _EPOCH) // _US
 
 
-def content(prev_hash: str, facts: Mapping[Any, Any] | AuditEntry) -> bytes:
-    """The bytes a record's MAC covers: the previous hash and every fact, in ``FIELDS`` order."""
+def content(prev_hash: str, facts: Mapping[Any, Any] | AuditEntry | tuple[Any, ...]) -> bytes:
+    """The bytes a record's MAC covers: the previous hash and every fact, in ``FIELDS`` order
+    (``facts``: an entry, a stored row's mapping, or ``facts_of`` an entry)."""
     if isinstance(facts, AuditEntry):
-        values = [getattr(facts, name) for name in FIELDS]  # not astuple: it deep-copies every value
+        values = _FACTS(facts)
+    elif isinstance(facts, tuple):
+        values = facts
     else:
-        values = [facts[name] for name in FIELDS]
-    values[1] = micros(values[1])
-    return orjson.dumps([prev_hash, *values])
+        values = _ITEMS(facts)
+    return orjson.dumps([prev_hash, values[0], micros(values[1]), *values[2:]])
 
 
 def link(keyring: Keyring, prev_hash: str, entry: AuditEntry) -> str:

@@ -15,12 +15,10 @@ from typing import Any
 
 import orjson
 
-from msplex.audit.entry import FIELDS
-from msplex.store.audit import AuditRecord, UsageRow
+from msplex.store.audit import RECORD_COLUMNS, AuditRecord, UsageRow
 
 __all__ = ["RECORD_COLUMNS", "USAGE_COLUMNS", "csv_lines", "jsonl_lines", "usage_dict", "usage_rows_csv"]
 
-RECORD_COLUMNS = ("seq", *FIELDS, "prev_hash", "hash")
 USAGE_COLUMNS = ("key", "calls", "ok", "denied", "held", "errors", "overage", "duration_ms", "denied_by_stage")
 
 

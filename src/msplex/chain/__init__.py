@@ -172,6 +172,7 @@ class Chain:
         """Clear ``call`` and dispatch it; for a method the gateway answers itself (``answered``),
         only clear it. Returns the call with its facts and the result (``None`` when answered)."""
         outcome = Outcome(call)
+        expected = self.audit is not None and self.audit.expect(call.method)
         try:
             with _fail_closed(call.method):
                 for stage in self._answered if answered else self.stages:
@@ -195,7 +196,7 @@ class Chain:
             for observe in self._observers:
                 observe(outcome)
             if self.audit is not None:
-                await self.audit(outcome)
+                await self.audit(outcome, expected)
 
 
 @contextlib.contextmanager

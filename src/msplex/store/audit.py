@@ -31,9 +31,9 @@ from msplex.audit.entry import (
     HEAD_PURPOSE,
     AuditEntry,
     content,
+    facts_of,
     head_bytes,
     head_mac,
-    link,
 )
 from msplex.store.errors import InvalidInput
 from msplex.store.models import AuditHead, AuditRow, UsageCounter
@@ -45,7 +45,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APPROVAL_METHODS",
+    "COUNTER_COLUMNS",
     "METRICS",
+    "RECORD_COLUMNS",
     "USAGE_DIMENSIONS",
     "USAGE_KEY",
     "AuditQuery",
@@ -64,6 +66,8 @@ _HEADS: sa.Table = AuditHead.__table__  # type: ignore[assignment]
 _USAGE: sa.Table = UsageCounter.__table__  # type: ignore[assignment]
 METRICS = ("calls", "ok", "denied", "held", "errors", "overage", "duration_us")
 USAGE_KEY = ("tenant_id", "hour", "method", "customer", "connector", "tool", "principal", "stage")
+COUNTER_COLUMNS = (*USAGE_KEY, *METRICS)
+RECORD_COLUMNS = ("seq", *FIELDS, "prev_hash", "hash")
 USAGE_DIMENSIONS = ("customer", "connector", "tool", "principal")
 _PAGE = 1000
 APPROVAL_METHODS = "approvals/"
@@ -139,27 +143,29 @@ class UsageRow:
 class Plan:
     """A batch ready to write: its records (chained onto ``heads``), the heads after it, and its usage."""
 
-    records: list[dict[str, Any]]
+    records: list[tuple[Any, ...]]
+    """One tuple per record, in ``RECORD_COLUMNS`` order (rows, not dicts: this runs for every record)."""
     heads: dict[str, tuple[int, str, str]]
     """Every chain the batch touched, at its new head: ``seq``, ``hash`` and the head's MAC."""
     known: set[str]
     """Chains that had a head before the batch (updated; the others are inserted)."""
-    usage: list[dict[str, Any]]
+    usage: list[tuple[Any, ...]]
+    """One tuple per distinct counter key, in ``COUNTER_COLUMNS`` order."""
 
 
 def plan(keyring: Keyring, entries: Sequence[AuditEntry], heads: dict[str, tuple[int, str]]) -> Plan:
     """Link each entry to its chain's last record (``heads``: the chains' heads as read in the transaction)."""
     known = set(heads)
     heads = dict(heads)
-    records: list[dict[str, Any]] = []
+    records: list[tuple[Any, ...]] = []
     for entry in entries:
-        seq, prev = heads.get(entry.tenant_id, (0, GENESIS))
+        tenant_id = entry.tenant_id
+        seq, prev = heads.get(tenant_id, (0, GENESIS))
         seq += 1
-        digest = link(keyring, prev, entry)
-        facts = {name: getattr(entry, name) for name in FIELDS}
-        facts.update(seq=seq, prev_hash=prev, hash=digest)
-        records.append(facts)
-        heads[entry.tenant_id] = (seq, digest)
+        facts = facts_of(entry)
+        digest = keyring.mac(content(prev, facts), purpose=CHAIN_PURPOSE)
+        records.append((seq, *facts, prev, digest))
+        heads[tenant_id] = (seq, digest)
     touched = {e.tenant_id for e in entries}
     moved = {t: (s, h, head_mac(keyring, t, s, h)) for t, (s, h) in heads.items() if t in touched}
     return Plan(records, moved, known, _usage(entries))
@@ -176,7 +182,7 @@ async def append(conn: AsyncConnection, keyring: Keyring, entries: Sequence[Audi
         heads_query = heads_query.with_for_update()
     heads = {row.tenant_id: (int(row.seq), str(row.hash)) for row in await conn.execute(heads_query)}
     batch = plan(keyring, entries, heads)
-    await conn.execute(_RECORDS.insert(), batch.records)
+    await conn.execute(_RECORDS.insert(), [dict(zip(RECORD_COLUMNS, r, strict=True)) for r in batch.records])
     moved = [{"t": t, "s": s, "h": h, "m": m} for t, (s, h, m) in batch.heads.items() if t in batch.known]
     if moved:
         await conn.execute(
@@ -198,12 +204,12 @@ async def append(conn: AsyncConnection, keyring: Keyring, entries: Sequence[Audi
                 index_elements=USAGE_KEY,
                 set_={name: _USAGE.c[name] + excluded[name] for name in METRICS},
             ),
-            batch.usage,
+            [dict(zip(COUNTER_COLUMNS, u, strict=True)) for u in batch.usage],
         )
-    return [r["seq"] for r in batch.records]
+    return [r[0] for r in batch.records]
 
 
-def _usage(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
+def _usage(entries: Sequence[AuditEntry]) -> list[tuple[Any, ...]]:
     """The batch's usage, summed per counter key (calls with a tenant only)."""
     sums: dict[tuple[Any, ...], list[int]] = {}
     for e in entries:
@@ -220,7 +226,7 @@ def _usage(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
         counts[4] += e.outcome in ("error", "tool_error")
         counts[5] += e.overage
         counts[6] += e.latency_us
-    return [dict(zip(USAGE_KEY, key, strict=True)) | dict(zip(METRICS, v, strict=True)) for key, v in sums.items()]
+    return [(*key, *counts) for key, counts in sums.items()]
 
 
 # reading ----------------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ to the group-commit writer (``msplex.audit.writer``) and the call waits for its
 batch's commit, so a client never holds a response whose record is not durable:
 if the record cannot be written, the call is answered with an internal error
 instead. A call whose caller is gone (cancelled) is recorded without waiting.
-Usage counters are written in the same transaction as the records.
+Usage counters are written in the same transaction as the records. The chain
+announces an audited call as it starts (``expect``), so the writer can wait for
+the records under way and commit them together.
 """
 
 from __future__ import annotations
@@ -44,9 +46,20 @@ class WriteAudit:
         self._writer = writer
         self._directory = directory
 
-    async def __call__(self, outcome: Outcome) -> None:
+    def expect(self, method: str) -> bool:
+        """Announce a call about to run; ``True``: its record will come (pass it to ``__call__``)."""
+        if self._writer is None or method not in AUDITED:
+            return False
+        self._writer.expect()
+        return True
+
+    async def __call__(self, outcome: Outcome, expected: bool = False) -> None:
         writer = self._writer
-        if writer is None or (outcome.error is None and outcome.call.method not in AUDITED):
+        if writer is None:
+            return
+        if expected:
+            writer.arrive()
+        elif outcome.error is None and outcome.call.method not in AUDITED:
             return
         if isinstance(outcome.error, asyncio.CancelledError):  # nobody waits for an answer: never raise here
             try:
@@ -55,7 +68,7 @@ class WriteAudit:
                 log.exception("could not audit a cancelled %s", outcome.call.method)
             return
         try:
-            await asyncio.shield(writer.submit(entry_of(outcome, writer.keyring, self._tenant_of)))
+            await writer.submit(entry_of(outcome, writer.keyring, self._tenant_of))
         except AuditUnavailable:
             raise RpcError(Code.INTERNAL, _UNAUDITED) from None
         except Exception:
