@@ -24,7 +24,7 @@ def manage() -> Iterator[Running]:
 
 def _connect(url: str, private: str, *extra: str) -> tuple[str, ...]:
     return (
-        "connect", "connectwise", "-t", "north", "--base-url", url, "--company", "msplex", "--public-key", "pubkey",
+        "connect", "connectwise", "-t", "north", "--base-url", url, "--company-id", "msplex", "--public-key", "pubkey",
         "--private-key", private, "--client-id", DEFAULT_CLIENT_ID, *extra,
     )  # fmt: skip
 

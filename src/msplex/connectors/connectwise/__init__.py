@@ -64,7 +64,7 @@ VENDOR = Vendor(
     title="ConnectWise PSA",
     credential=BasicWithClientId(),
     flags=(
-        Flag("company_id", "--company", "the ConnectWise company id you log in with", env="CONNECTWISE_COMPANY"),
+        Flag("company_id", "--company-id", "the ConnectWise company id you log in with", env="CONNECTWISE_COMPANY_ID"),
         Flag("public_key", "--public-key", "the API member's public key", env="CONNECTWISE_PUBLIC_KEY"),
         Flag(
             "private_key",
