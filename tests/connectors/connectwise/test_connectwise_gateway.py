@@ -196,7 +196,9 @@ async def test_rejected_credentials_are_a_tool_error_and_an_unhealthy_instance(
             message = await _refused(mcp, "list_priorities", {})
         assert "rejected the connector's credentials" in message and "revoked-private" not in message
         health = gateway.gw.gateway.health()[gateway.tenant]["cw"]
-        assert health.state == "unhealthy" and "msplex connect connectwise --tenant north" in (health.error or "")
+        assert health.state == "unhealthy" and "rejected the connector's credentials" in (health.error or "")
+        fix = "msplex connect connectwise --tenant north --instance cw"
+        assert fix in (health.fix or "") and fix in message  # the reason and, apart, what to run
     finally:
         await gateway.close()
 
