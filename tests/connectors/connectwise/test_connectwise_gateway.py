@@ -78,15 +78,11 @@ async def _refused(mcp: Client, tool: str, args: dict[str, Any]) -> str:
 
 async def _held_ok(vg: VendorGateway, tool: str, args: dict[str, Any], token: str = "mspx_member") -> Any:
     """A write whose arguments make it client-visible or billable: held, approved, then run."""
-    result = await vg.call(f"cw__{tool}", args, token)
-    assert result["isError"] is False, result
-    return result["structuredContent"]
+    return await vg.succeeded(f"cw__{tool}", args, token)
 
 
 async def _held_refused(vg: VendorGateway, tool: str, args: dict[str, Any], token: str = "mspx_globex") -> str:
-    result = await vg.call(f"cw__{tool}", args, token)
-    assert result["isError"] is True, result
-    return str(result["content"][0]["text"])
+    return await vg.failed(f"cw__{tool}", args, token)
 
 
 def _writes(fake: ConnectWiseFake) -> list[str]:

@@ -81,15 +81,11 @@ async def _refused(mcp: Client, tool: str, args: dict[str, Any]) -> str:
 
 async def _held_ok(vg: VendorGateway, tool: str, args: dict[str, Any], token: str = "mspx_member") -> Any:
     """A client-visible or billable write: held, approved by another person, then run once."""
-    result = await vg.call(f"halo__{tool}", args, token)
-    assert result["isError"] is False, result
-    return result["structuredContent"]
+    return await vg.succeeded(f"halo__{tool}", args, token)
 
 
 async def _held_refused(vg: VendorGateway, tool: str, args: dict[str, Any], token: str = "mspx_acme") -> str:
-    result = await vg.call(f"halo__{tool}", args, token)
-    assert result["isError"] is True, result
-    return str(result["content"][0]["text"])
+    return await vg.failed(f"halo__{tool}", args, token)
 
 
 async def test_the_tools_are_listed_under_the_instance_with_hints_and_effects(gw: InProcess) -> None:
