@@ -1,5 +1,7 @@
 """Every HaloPSA tool, probed by a customer-bound identity and by another tenant: nothing of the other customer
-(Contoso, Halo client 11) reaches Fabrikam's identity, and nothing of acme reaches beta.
+(acme, Halo client 11 "Contoso Ltd") reaches globex's identity (client 12), no write reaches Halo, and
+nothing of tenant north reaches beta. Calls held for approval are approved first, so the probe reaches
+the connector's own scoping rather than stopping at the approval stage.
 
 The rows come from the connector (``VENDOR.tools``): a tool without a row in ``FOREIGN`` fails
 ``test_the_table_covers_every_tool``, so a new Halo tool cannot ship without its cross-customer probe.
@@ -10,24 +12,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
+from vendor_probe import verdict
 
 from msplex.connectors.halopsa import VENDOR
 from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.halopsa import HaloFake
 from msplex.store.models import utcnow
-from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
-from support.inproc import InProcess, snapshot, start
+from msplex.store.records import ConnectorEntry, ConnectorRecord
+from support.mcp_tools import VendorGateway, raw_call, vendor_gateway
 
-MODERN = "2026-07-28"
-ACME, BETA = "t-acme", "t-beta"
-CONTOSO = CustomerRecord("cu-contoso", ACME, "contoso", "Contoso Ltd", utcnow())
-FABRIKAM = CustomerRecord("cu-fabrikam", ACME, "fabrikam", "Fabrikam Inc", utcnow())
-TOKENS = {
-    "mspx_fabrikam": TokenEntry(ACME, "k-fabrikam", "customer", customer_id=FABRIKAM.id),
-    "mspx_beta": TokenEntry(BETA, "k-beta", "admin"),
-}
 RANGE = {"start_date": "2026-01-01", "end_date": "2026-12-31"}
 
 # Per tool, arguments that name Contoso's records (or, where a tool names none, the widest read).
@@ -75,35 +69,19 @@ def halo(fake: HaloFake) -> Iterator[Running]:
 
 
 @pytest.fixture(scope="module")
-async def gw(halo: Running) -> AsyncIterator[InProcess]:
-    now = utcnow()
-    record = ConnectorRecord(
-        "conn-halo", ACME, "halo", "halopsa", halo.url, None, {"client_id": "halo-client", "tenant_name": "msplex"},
-        ("client_secret",), {"contoso": "11", "fabrikam": "12"}, now, now,
-        {CONTOSO.id: "contoso", FABRIKAM.id: "fabrikam"},
-    )  # fmt: skip
-    snap = snapshot(
-        [(ACME, "acme", False), (BETA, "beta", False)],
-        tokens=dict(TOKENS),
-        customers=[CONTOSO, FABRIKAM],
-        rules={ACME: [ItemRuleRecord("tool", "halo__*", True, ("customer", "member", "admin"), 1)], BETA: []},
-        connectors={ACME: [ConnectorEntry(record, {"client_secret": "halo-secret"})]},
-    )
-    gateway = await start(snap, max_body_bytes=65536)
-    yield gateway
-    await gateway.close()
+async def matrix(halo: Running, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[VendorGateway]:
+    def connector(tenant: str, slugs: dict[str, str]) -> ConnectorEntry:
+        now = utcnow()
+        record = ConnectorRecord(
+            "conn-halo", tenant, "halo", "halopsa", halo.url, None,
+            {"client_id": "halo-client", "tenant_name": "msplex"}, ("client_secret",),
+            {"acme": "11", "globex": "12"}, now, now, slugs,
+        )  # fmt: skip
+        return ConnectorEntry(record, {"client_secret": "halo-secret"})
 
-
-async def _call(gw: InProcess, tool: str, args: dict[str, Any], token: str, tenant: str = "acme") -> dict[str, Any]:
-    meta = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
-    params = {"name": tool, "arguments": args, "_meta": meta}
-    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": tool,
-               "Accept": "application/json", "Authorization": f"Bearer {token}"}  # fmt: skip
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gw.edge), base_url="http://127.0.0.1") as http:
-        response = await http.post(f"/mcp/v1/{tenant}", json={"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                                                               "params": params}, headers=headers)  # fmt: skip
-    body: dict[str, Any] = response.json()
-    return body
+    opened = await vendor_gateway(tmp_path_factory.mktemp("halopsa") / "store.db", "halo", connector)
+    yield opened
+    await opened.close()
 
 
 def test_the_table_covers_every_tool() -> None:
@@ -112,27 +90,25 @@ def test_the_table_covers_every_tool() -> None:
 
 @pytest.mark.parametrize("tool", sorted(FOREIGN))
 async def test_a_customer_bound_identity_gets_nothing_of_another_customer(
-    tool: str, gw: InProcess, fake: HaloFake
+    tool: str, matrix: VendorGateway, fake: HaloFake
 ) -> None:
     posts_before = sum(r.method == "POST" for r in fake.api_requests())
-    result = (await _call(gw, f"halo__{tool}", FOREIGN[tool], "mspx_fabrikam"))["result"]
+    result = await matrix.call(f"halo__{tool}", FOREIGN[tool], "mspx_globex")
     text = str(result)
     assert "Contoso" not in text and "contoso" not in text
     assert sum(r.method == "POST" for r in fake.api_requests()) == posts_before
-    if tool in LOOKUPS:
-        assert result["isError"] is False
-    elif tool == "list_clients":  # its own client only, and the search does not match it
-        assert result["isError"] is False and result["structuredContent"]["items"] == []
-    else:
-        assert result["isError"] is True
-        assert "not found" in text or "unavailable to a call bound to a customer" in text
+    verdict(tool, result, lookups=LOOKUPS, own_only={"list_clients"}, owns=lambda item: item["id"] == 12)
+    if tool == "list_clients":  # its own client only, and the search does not match it
+        assert result["structuredContent"]["items"] == []
 
 
 @pytest.mark.parametrize("tool", sorted(FOREIGN))
-async def test_another_tenant_can_neither_see_nor_reach_the_tools(tool: str, gw: InProcess, fake: HaloFake) -> None:
+async def test_another_tenant_can_neither_see_nor_reach_the_tools(
+    tool: str, matrix: VendorGateway, fake: HaloFake
+) -> None:
     before = len(fake.requests)
-    own_endpoint = await _call(gw, f"halo__{tool}", FOREIGN[tool], "mspx_beta", "beta")
+    own_endpoint = await raw_call(matrix.gw, f"halo__{tool}", FOREIGN[tool], "mspx_beta", "beta")
     assert own_endpoint["error"]["message"] == f"Unknown tool: halo__{tool}"
-    acme_endpoint = await _call(gw, f"halo__{tool}", FOREIGN[tool], "mspx_beta", "acme")
-    assert "error" in acme_endpoint and "result" not in acme_endpoint
+    north_endpoint = await raw_call(matrix.gw, f"halo__{tool}", FOREIGN[tool], "mspx_beta", "north")
+    assert "error" in north_endpoint and "result" not in north_endpoint
     assert len(fake.requests) == before

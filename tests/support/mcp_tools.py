@@ -132,6 +132,18 @@ class VendorGateway:
         result: dict[str, Any] = answer["result"]
         return await self.approved(tool, args, token) if result.get("resultType") == "input_required" else result
 
+    async def succeeded(self, tool: str, args: dict[str, Any], token: str) -> Any:
+        """The structured result of a call that must succeed (approved first when it is held)."""
+        result = await self.call(tool, args, token)
+        assert result["isError"] is False, result
+        return result["structuredContent"]
+
+    async def failed(self, tool: str, args: dict[str, Any], token: str) -> str:
+        """The error text of a call that must end in a tool error (approved first when it is held)."""
+        result = await self.call(tool, args, token)
+        assert result["isError"] is True, result
+        return str(result["content"][0]["text"])
+
     async def close(self) -> None:
         await self.gw.close()
         await self.store.close()

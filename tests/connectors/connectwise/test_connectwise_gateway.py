@@ -78,15 +78,11 @@ async def _refused(mcp: Client, tool: str, args: dict[str, Any]) -> str:
 
 async def _held_ok(vg: VendorGateway, tool: str, args: dict[str, Any], token: str = "mspx_member") -> Any:
     """A write whose arguments make it client-visible or billable: held, approved, then run."""
-    result = await vg.call(f"cw__{tool}", args, token)
-    assert result["isError"] is False, result
-    return result["structuredContent"]
+    return await vg.succeeded(f"cw__{tool}", args, token)
 
 
 async def _held_refused(vg: VendorGateway, tool: str, args: dict[str, Any], token: str = "mspx_globex") -> str:
-    result = await vg.call(f"cw__{tool}", args, token)
-    assert result["isError"] is True, result
-    return str(result["content"][0]["text"])
+    return await vg.failed(f"cw__{tool}", args, token)
 
 
 def _writes(fake: ConnectWiseFake) -> list[str]:
@@ -196,7 +192,9 @@ async def test_rejected_credentials_are_a_tool_error_and_an_unhealthy_instance(
             message = await _refused(mcp, "list_priorities", {})
         assert "rejected the connector's credentials" in message and "revoked-private" not in message
         health = gateway.gw.gateway.health()[gateway.tenant]["cw"]
-        assert health.state == "unhealthy" and "msplex connect connectwise --tenant north" in (health.error or "")
+        assert health.state == "unhealthy" and "rejected the connector's credentials" in (health.error or "")
+        fix = "msplex connect connectwise --tenant north --instance cw"
+        assert fix in (health.fix or "") and fix in message  # the reason and, apart, what to run
     finally:
         await gateway.close()
 

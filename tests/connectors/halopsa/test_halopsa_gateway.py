@@ -1,51 +1,40 @@
 """HaloPSA through the gateway, as a client uses it: the real edge, chain and catalogue (in process), an MCP
-SDK client (2026-07-28), the connector instance ``halo`` of tenant ``acme`` on the Halo fake at 127.0.0.1.
+SDK client (2026-07-28), the connector instance ``halo`` of tenant ``north`` on the Halo fake at 127.0.0.1.
 
-Tenant ``acme`` has customers ``contoso`` (Halo client 11) and ``fabrikam`` (client 12), mapped on the
-instance, and tokens for an admin, a member and each customer; tenant ``beta`` has an admin and no
-connector. The fake counts token grants and records every request, so each test asserts what reached Halo.
+Tenant ``north`` (``support.mcp_tools.vendor_gateway``, a real store) has customers ``acme`` (Halo client 11)
+and ``globex`` (client 12), mapped on the instance, and tokens for an admin, a member and each customer;
+tenant ``beta`` has an admin and no connector. Client-visible and billable writes are held for approval
+and approved by another person before they run. The fake counts token grants and records every request,
+so each test asserts what reached Halo.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
-import httpx2
-import mcp_types as types
 import pytest
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from msplex.connectors.halopsa import VENDOR
 from msplex.sandbox._server import Running, serve_in_thread
 from msplex.sandbox.halopsa import Application, HaloFake
 from msplex.store.models import utcnow
-from msplex.store.records import ConnectorEntry, ConnectorRecord, CustomerRecord, ItemRuleRecord, TokenEntry
-from support.inproc import InProcess, snapshot, start
+from msplex.store.records import ConnectorEntry, ConnectorRecord, ItemRuleRecord
+from support.inproc import InProcess
+from support.mcp_tools import VendorGateway, client, ok, raw_call, refused, vendor_gateway
 
 SECRET = "halo-gw-secret-31415926"
-ACME, BETA = "t-acme", "t-beta"
-CONTOSO = CustomerRecord("cu-contoso", ACME, "contoso", "Contoso Ltd", utcnow())
-FABRIKAM = CustomerRecord("cu-fabrikam", ACME, "fabrikam", "Fabrikam Inc", utcnow())
-TOKENS = {
-    "mspx_admin": TokenEntry(ACME, "k-admin", "admin"),
-    "mspx_member": TokenEntry(ACME, "k-member", "member"),
-    "mspx_contoso": TokenEntry(ACME, "k-contoso", "customer", customer_id=CONTOSO.id),
-    "mspx_fabrikam": TokenEntry(ACME, "k-fabrikam", "customer", customer_id=FABRIKAM.id),
-    "mspx_beta": TokenEntry(BETA, "k-beta", "admin"),
-}
-ENABLED = [ItemRuleRecord("tool", "halo__*", True, ("customer", "member", "admin"), 1)]
 
 
-def _entry(url: str, secret: str) -> ConnectorEntry:
+def _entry(url: str, tenant: str, slugs: dict[str, str], secret: str = SECRET) -> ConnectorEntry:
     now = utcnow()
     record = ConnectorRecord(
-        "conn-halo", ACME, "halo", "halopsa", url, None,
+        "conn-halo", tenant, "halo", "halopsa", url, None,
         {"client_id": "halo-client", "tenant_name": "msplex", "scope": "all"}, ("client_secret",),
-        {"contoso": "11", "fabrikam": "12"}, now, now, {CONTOSO.id: "contoso", FABRIKAM.id: "fabrikam"},
+        {"acme": "11", "globex": "12"}, now, now, slugs,
     )  # fmt: skip
     return ConnectorEntry(record, {"client_secret": secret})
 
@@ -62,53 +51,41 @@ def halo_server(fake: HaloFake) -> Iterator[Running]:
     running.stop()
 
 
-async def _gateway(url: str, *, secret: str = SECRET, rules: list[ItemRuleRecord] | None = None) -> InProcess:
-    snap = snapshot(
-        [(ACME, "acme", False), (BETA, "beta", False)],
-        tokens=dict(TOKENS),
-        customers=[CONTOSO, FABRIKAM],
-        rules={ACME: ENABLED if rules is None else rules, BETA: []},
-        connectors={ACME: [_entry(url, secret)]},
+async def _gateway(
+    url: str, path: Path, *, secret: str = SECRET, rules: list[ItemRuleRecord] | None = None
+) -> VendorGateway:
+    return await vendor_gateway(
+        path / "store.db", "halo", lambda tenant, slugs: _entry(url, tenant, slugs, secret), rules=rules
     )
-    return await start(snap, max_body_bytes=65536)
 
 
 @pytest.fixture
-async def gw(halo_server: Running) -> AsyncIterator[InProcess]:
-    gateway = await _gateway(halo_server.url)
+async def vg(halo_server: Running, tmp_path: Path) -> AsyncIterator[VendorGateway]:
+    gateway = await _gateway(halo_server.url, tmp_path)
     yield gateway
     await gateway.close()
 
 
-@contextlib.asynccontextmanager
-async def client(gw: InProcess, token: str, tenant: str = "acme") -> AsyncIterator[Client]:
-    """A real MCP SDK client over the in-process edge (ASGI), in the stateless 2026-07-28 era."""
-    transport = httpx2.ASGITransport(app=gw.edge)
-    headers = {"Authorization": f"Bearer {token}"}
-    url = f"http://127.0.0.1/mcp/v1/{tenant}"
-    async with (
-        httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1", headers=headers) as http,
-        Client(streamable_http_client(url, http_client=http), mode="2026-07-28") as mcp,  # type: ignore[arg-type]
-    ):
-        yield mcp
-
-
-def _text(result: types.CallToolResult) -> str:
-    block = result.content[0]
-    assert isinstance(block, types.TextContent)
-    return block.text
+@pytest.fixture
+def gw(vg: VendorGateway) -> InProcess:
+    return vg.gw
 
 
 async def _ok(mcp: Client, tool: str, args: dict[str, Any]) -> Any:
-    result = await mcp.call_tool(f"halo__{tool}", args)
-    assert not result.is_error, _text(result)
-    return result.structured_content
+    return await ok(mcp, f"halo__{tool}", args)
 
 
 async def _refused(mcp: Client, tool: str, args: dict[str, Any]) -> str:
-    result = await mcp.call_tool(f"halo__{tool}", args)
-    assert result.is_error, result
-    return _text(result)
+    return await refused(mcp, f"halo__{tool}", args)
+
+
+async def _held_ok(vg: VendorGateway, tool: str, args: dict[str, Any], token: str = "mspx_member") -> Any:
+    """A client-visible or billable write: held, approved by another person, then run once."""
+    return await vg.succeeded(f"halo__{tool}", args, token)
+
+
+async def _held_refused(vg: VendorGateway, tool: str, args: dict[str, Any], token: str = "mspx_acme") -> str:
+    return await vg.failed(f"halo__{tool}", args, token)
 
 
 async def test_the_tools_are_listed_under_the_instance_with_hints_and_effects(gw: InProcess) -> None:
@@ -126,10 +103,10 @@ async def test_the_tools_are_listed_under_the_instance_with_hints_and_effects(gw
         assert (await other.list_tools()).tools == []
 
 
-async def test_the_tools_are_off_until_enabled(halo_server: Running, fake: HaloFake) -> None:
-    gateway = await _gateway(halo_server.url, rules=[])
+async def test_the_tools_are_off_until_enabled(halo_server: Running, fake: HaloFake, tmp_path: Path) -> None:
+    gateway = await _gateway(halo_server.url, tmp_path, rules=[])
     try:
-        async with client(gateway, "mspx_admin") as mcp:
+        async with client(gateway.gw, "mspx_admin") as mcp:
             assert (await mcp.list_tools()).tools == []
             with pytest.raises(Exception, match="Unknown tool"):
                 await mcp.call_tool("halo__search_tickets", {})
@@ -147,15 +124,22 @@ async def test_listing_pages_past_the_first_page(gw: InProcess, fake: HaloFake) 
     assert [r.param("page_no") for r in fake.api_requests("/api/Tickets")] == ["1", "2"]
 
 
-async def test_a_ticket_is_created_updated_and_noted(gw: InProcess, fake: HaloFake) -> None:
-    async with client(gw, "mspx_member") as mcp:
-        ticket = await _ok(mcp, "create_ticket", {"summary": "Laptop will not boot", "client_id": 11, "user_id": 1001})
-        await _ok(mcp, "update_ticket", {"id": ticket["id"], "status_id": 2, "agent_id": 2})
-        await _ok(mcp, "add_action", {"ticket_id": ticket["id"], "note": "Reseated the RAM", "time_taken": 0.5})
+async def test_a_ticket_is_created_updated_and_noted(vg: VendorGateway, fake: HaloFake) -> None:
+    create = {"summary": "Laptop will not boot", "client_id": 11, "user_id": 1001}
+    held = (await raw_call(vg.gw, "halo__create_ticket", create, "mspx_member"))["result"]
+    assert held["resultType"] == "input_required" and fake.api_requests("/api/Tickets") == []  # nothing ran yet
+    ticket = await _held_ok(vg, "create_ticket", create)
+    await _held_ok(vg, "update_ticket", {"id": ticket["id"], "status_id": 2, "agent_id": 2})
+    await _held_ok(vg, "add_action", {"ticket_id": ticket["id"], "note": "Reseated the RAM", "time_taken": 0.5})
+    async with client(vg.gw, "mspx_member") as mcp:
+        await _ok(mcp, "add_action", {"ticket_id": ticket["id"], "note": "Ordered a disk"})  # internal: not held
         got = await _ok(mcp, "get_ticket", {"id": ticket["id"]})
     assert got["ticket"]["status_id"] == 2 and got["ticket"]["user_name"] == "Alice Archer"
-    assert [a["note"] for a in got["actions"]] == ["Reseated the RAM"] and got["actions"][0]["hiddenfromuser"] is True
+    assert [a["note"] for a in got["actions"]] == ["Reseated the RAM", "Ordered a disk"]
+    assert all(a["hiddenfromuser"] is True for a in got["actions"])
     assert fake.store["tickets"][ticket["id"]]["agent_id"] == 2
+    posts = [r.path for r in fake.api_requests() if r.method == "POST"]  # each approved write ran exactly once
+    assert posts == ["/api/Tickets", "/api/Tickets", "/api/Actions", "/api/Actions"]
 
 
 async def test_a_429_is_recovered_from(gw: InProcess, fake: HaloFake) -> None:
@@ -180,22 +164,24 @@ async def test_an_expired_token_is_refreshed_exactly_once_under_20_concurrent_ca
 
 
 async def test_rejected_credentials_are_a_tool_error_and_an_unhealthy_instance(
-    halo_server: Running, fake: HaloFake
+    halo_server: Running, fake: HaloFake, tmp_path: Path
 ) -> None:
-    gateway = await _gateway(halo_server.url, secret="revoked-secret-2718")
+    gateway = await _gateway(halo_server.url, tmp_path, secret="revoked-secret-2718")
     try:
-        async with client(gateway, "mspx_admin") as mcp:
+        async with client(gateway.gw, "mspx_admin") as mcp:
             message = await _refused(mcp, "list_statuses", {})
         assert "rejected the client credentials" in message and "revoked-secret" not in message
-        health = gateway.gateway.health()[ACME]["halo"]
-        assert health.state == "unhealthy" and "msplex connect halopsa --tenant acme" in (health.error or "")
+        health = gateway.gw.gateway.health()[gateway.tenant]["halo"]
+        assert health.state == "unhealthy" and "rejected the client credentials" in (health.error or "")
+        fix = "msplex connect halopsa --tenant north --instance halo"
+        assert fix in (health.fix or "") and fix in message  # the reason and, apart, what to run
     finally:
         await gateway.close()
     assert fake.api_requests() == []
 
 
 async def test_a_customer_bound_identity_reads_only_its_clients_records(gw: InProcess, fake: HaloFake) -> None:
-    async with client(gw, "mspx_fabrikam") as mcp:
+    async with client(gw, "mspx_globex") as mcp:
         tickets = await _ok(mcp, "search_tickets", {"page_size": 100})
         assets = await _ok(mcp, "list_assets", {"page_size": 100})
         clients = await _ok(mcp, "list_clients", {})
@@ -210,13 +196,15 @@ async def test_a_customer_bound_identity_reads_only_its_clients_records(gw: InPr
 
 
 async def test_a_customer_bound_identity_cannot_write_the_other_customers_records(
-    gw: InProcess, fake: HaloFake
+    vg: VendorGateway, fake: HaloFake
 ) -> None:
-    async with client(gw, "mspx_contoso") as mcp:
-        assert "not found" in await _refused(mcp, "update_ticket", {"id": 6001, "status_id": 9})
-        assert "not found" in await _refused(mcp, "add_action", {"ticket_id": 6001, "note": "hi", "send_email": True})
-        assert "not found" in await _refused(mcp, "create_ticket", {"summary": "x", "client_id": 12})
-        assert "not found" in await _refused(mcp, "create_ticket", {"summary": "x", "site_id": 201})
+    # approved by another person first, so each probe reaches the connector's own scoping
+    assert "not found" in await _held_refused(vg, "update_ticket", {"id": 6001, "status_id": 9})
+    assert "not found" in await _held_refused(vg, "add_action", {"ticket_id": 6001, "note": "hi", "send_email": True})
+    assert "not found" in await _held_refused(vg, "create_ticket", {"summary": "x", "client_id": 12})
+    assert "not found" in await _held_refused(vg, "create_ticket", {"summary": "x", "site_id": 201})
+    async with client(vg.gw, "mspx_acme") as mcp:
+        assert "not found" in await _refused(mcp, "update_ticket", {"id": 6001, "agent_id": 2})  # not held
         own = await _ok(mcp, "add_action", {"ticket_id": 5001, "note": "Our own ticket"})
     assert own["ticket_id"] == 5001
     posts = [r for r in fake.api_requests() if r.method == "POST"]

@@ -175,7 +175,9 @@ async def test_rejected_credentials_are_a_tool_error_and_an_unhealthy_instance(n
             message = await refused(mcp, "ninja__list_organizations", {})
         assert "rejected the client credentials" in message and "revoked-secret" not in message
         health = gateway.gw.gateway.health()[gateway.tenant]["ninja"]
-        assert health.state == "unhealthy" and "msplex connect ninjaone --tenant north" in (health.error or "")
+        assert health.state == "unhealthy" and "rejected the client credentials" in (health.error or "")
+        fix = "msplex connect ninjaone --tenant north --instance ninja"
+        assert fix in (health.fix or "") and fix in message  # the reason and, apart, what to run
     finally:
         await gateway.close()
 

@@ -172,7 +172,9 @@ async def test_rejected_credentials_are_a_tool_error_and_an_unhealthy_instance(p
             message = await refused(mcp, "px__list_products", {})
         assert "rejected the client credentials" in message and "revoked-secret" not in message
         health = gateway.gw.gateway.health()[gateway.tenant]["px"]
-        assert health.state == "unhealthy" and "msplex connect pax8 --tenant north" in (health.error or "")
+        assert health.state == "unhealthy" and "rejected the client credentials" in (health.error or "")
+        fix = "msplex connect pax8 --tenant north --instance px"
+        assert fix in (health.fix or "") and fix in message  # the reason and, apart, what to run
     finally:
         await gateway.close()
 

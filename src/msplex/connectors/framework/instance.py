@@ -43,7 +43,7 @@ class Readiness:
     def describe(self) -> str | None:
         if self.ready:
             return None
-        return f"{self.reason}: {self.fix}" if self.fix else self.reason
+        return f"{self.reason}; {self.fix}" if self.fix else self.reason
 
 
 def tool_error(message: str, **extra: Any) -> JSON:
@@ -172,7 +172,7 @@ class VendorInstance:
             structured = await spec.handler(self.context(scope), args)
         except NotReady as exc:
             self.not_ready(exc.message, exc.fix)
-            return tool_error(scrub_text(exc.message, secrets))
+            return tool_error(scrub_text(self.readiness.describe() or exc.message, secrets))  # names the fix
         except ToolError as exc:
             extra: dict[str, Any] = {}
             if isinstance(exc, VendorError):
