@@ -7,9 +7,10 @@ up a fresh ``MSPLEX_HOME`` with the CLI as an operator would (``tenant create``,
 prints, per vendor, CPU per ``tools/call`` of a read tool (one record):
 
 - **direct**: this process replaying the very vendor request(s) the connector makes (captured from a
-  first call), with ``httpx`` (the vendor client the gateway uses) and with ``aiohttp``: the floor;
-- **framework**: ``VendorInstance.call`` in this process (validation, scope, pacing, vault auth,
-  the request, translation, redaction, the JSON text), without the edge and the chain;
+  first call), with plain ``httpx`` (its own httpcore transport) and with plain ``aiohttp``;
+- **framework**: ``VendorInstance.call`` in this process over the gateway's vendor client (httpx over
+  ``AiohttpTransport``): validation, scope, pacing, vault auth, the request, translation, redaction,
+  the JSON text, without the edge and the chain;
 - **member / customer**: the ``msplex serve`` process's own CPU (utime+stime of its process tree from
   ``/proc``) per ``tools/call`` driven by the load generator (``bench.loadgen``) from another process,
   with a member token and with a customer-bound token (which adds the ownership scope).
@@ -42,6 +43,7 @@ from bench._vendor_serve import LIFTED, lift_pacing
 from bench.procs import free_port, run_cmd, spawn, wait_http, wait_line
 from bench.runner import Endpoint, run_load
 from msplex.connectors.framework import InstanceConfig, VendorInstance, registry
+from msplex.connectors.framework.transport import AiohttpTransport
 from msplex.sandbox._pax8_seed import GLOBEX as PAX8_GLOBEX
 from msplex.sandbox._pax8_seed import pid
 from msplex.sandbox.connectwise import DEFAULT_CLIENT_ID
@@ -106,7 +108,8 @@ CASES = (
          {"client_secret": "ninja-secret"}),
 )  # fmt: skip
 
-ROWS = ("direct httpx", "direct aiohttp", "framework", "member", "customer")
+ROWS = ("direct httpx", "direct aiohttp", "direct vendor client", "framework", "member", "customer")
+HEADS = ("httpx", "aiohttp", "vendor client", "framework", "member", "customer")
 _CLIENT_HEADERS = {"host", "accept", "accept-encoding", "connection", "user-agent", "content-length"}
 
 
@@ -132,7 +135,10 @@ async def _in_process(case: Case, base: str, calls: int, rounds: int) -> tuple[d
     async def record(request: httpx.Request) -> None:
         seen.append(request)
 
-    async with httpx.AsyncClient(event_hooks={"request": [record]}) as spy, httpx.AsyncClient() as client:
+    async with (
+        httpx.AsyncClient(event_hooks={"request": [record]}) as spy,
+        httpx.AsyncClient(transport=AiohttpTransport()) as client,  # the gateway's vendor client
+    ):
         probe = VendorInstance(vendor, config, build_auth(vendor, config, case.secrets, spy), spy, tenant=TENANT)
         assert (await probe.call(case.tool, case.args))["isError"] is False
         seen.clear()
@@ -141,20 +147,29 @@ async def _in_process(case: Case, base: str, calls: int, rounds: int) -> tuple[d
         requests = [(r.method, str(r.url), {k: v for k, v in r.headers.items() if k not in _CLIENT_HEADERS})
                     for r in seen]  # fmt: skip
 
-        async def direct_httpx() -> None:
-            for method, url, headers in requests:
-                response = await client.request(method, url, headers=headers)
-                assert response.status_code == 200
-                orjson.loads(response.content)
-
         instance = VendorInstance(vendor, config, build_auth(vendor, config, case.secrets, client), client,
                                   tenant=TENANT, customers={CUSTOMER: case.vendor_id})  # fmt: skip
 
         async def framework() -> None:
             assert (await instance.call(case.tool, case.args, customer=CUSTOMER))["isError"] is False
 
-        rows = {"direct httpx": await _best(calls, rounds, direct_httpx)}
+        async def direct_client() -> None:
+            for method, url, headers in requests:
+                response = await client.request(method, url, headers=headers)
+                assert response.status_code == 200
+                orjson.loads(response.content)
+
+        rows = {"direct vendor client": await _best(calls, rounds, direct_client)}
         rows["framework"] = await _best(calls, rounds, framework)
+    async with httpx.AsyncClient() as plain:  # httpx's own transport (httpcore)
+
+        async def direct_httpx() -> None:
+            for method, url, headers in requests:
+                response = await plain.request(method, url, headers=headers)
+                assert response.status_code == 200
+                orjson.loads(response.content)
+
+        rows["direct httpx"] = await _best(calls, rounds, direct_httpx)
     async with aiohttp.ClientSession() as session:
 
         async def direct_aiohttp() -> None:
@@ -225,19 +240,22 @@ def _print_header(args: argparse.Namespace) -> None:
     print(f"µs CPU per tools/call, best of {args.rounds} rounds of {args.calls} sequential calls; fakes in another")
     print(f"process. Pacing: each vendor's limit raised to {LIFTED.requests:.0e} requests/{LIFTED.per_seconds:.0f} s "
           "for the bench (the pacer still runs); the fakes' rate windows lifted too.")  # fmt: skip
-    print("direct = this process replaying the connector's own vendor request(s); framework = VendorInstance.call;")
-    print("member / customer = the `msplex serve` process's CPU (/proc), driven from a separate load generator.")
+    print("httpx / aiohttp / vendor client = this process replaying the connector's own vendor request(s) with plain")
+    print("httpx, plain aiohttp, and the gateway's vendor client (httpx over AiohttpTransport); framework =")
+    print("VendorInstance.call over the vendor client; member / customer = the `msplex serve` process's CPU (/proc)")
+    print("per tools/call, driven from a separate load generator; +framework = framework - vendor client;")
+    print("+edge+chain = member - framework.")
     print(
         f"{'vendor tool':<30} {'reqs':>4} "
-        + " ".join(f"{r:>14}" for r in ROWS)
+        + " ".join(f"{r:>13}" for r in HEADS)
         + f" {'+framework':>11} {'+edge+chain':>12}"
     )
 
 
 def _print_row(case: Case, rows: dict[str, float], requests: int) -> None:
     name = f"{case.kind}__{case.tool}"
-    cells = " ".join(f"{rows[r]:>14.0f}" for r in ROWS)
-    plus_fw = rows["framework"] - rows["direct httpx"]
+    cells = " ".join(f"{rows[r]:>13.0f}" for r in ROWS)
+    plus_fw = rows["framework"] - rows["direct vendor client"]
     plus_edge = rows["member"] - rows["framework"]
     print(f"{name:<30} {requests:>4} {cells} {plus_fw:>+11.0f} {plus_edge:>+12.0f}", flush=True)
 

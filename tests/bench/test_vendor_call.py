@@ -18,7 +18,7 @@ def test_vendor_bench_calls_every_vendor_through_the_gateway_and_prints_its_cost
         timeout=600,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    rows = re.findall(r"^(\w+)__\w+\s+(\d+)((?:\s+\d+){5})\s+[+-]\d+\s+[+-]\d+$", out.stdout, re.M)
+    rows = re.findall(r"^(\w+)__\w+\s+(\d+)((?:\s+\d+){6})\s+[+-]\d+\s+[+-]\d+$", out.stdout, re.M)
     assert {kind for kind, _, _ in rows} == KINDS, out.stdout
     for _, requests, cells in rows:
         assert int(requests) >= 1
