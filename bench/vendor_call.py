@@ -187,8 +187,9 @@ async def _through_gateway(url: str, pid: int, token: str, case: Case, calls: in
     endpoint = Endpoint(url=url, tool=f"{case.kind}__{case.tool}", roots=(pid,),
                         headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     best = float("inf")
-    for round_ in range(rounds + 1):  # the first round warms the instance up (token, caches) and is dropped
-        m = await run_load(endpoint, clients=1, seconds=300, era="modern", max_calls=calls, arguments=case.args)
+    for round_ in range(rounds + 1):  # round 0 (20 calls) warms the instance up (token, caches) and is dropped
+        m = await run_load(endpoint, clients=1, seconds=300, era="modern", max_calls=calls if round_ else 20,
+                           arguments=case.args)  # fmt: skip
         if m.errors:
             raise SystemExit(f"{case.kind}: {m.errors} failed calls through the gateway: {m.error_samples}")
         if round_:
