@@ -124,7 +124,12 @@ async def test_a_proxy_from_the_environment_carries_the_request(
     for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
-    async with server, httpx.AsyncClient(transport=AiohttpTransport()) as client:
-        got = await client.get(f"{url}/things")
-    assert got.json() == {"proxied": f"GET {url}/things HTTP/1.1"}
-    assert seen == []  # the origin was reached through the proxy only
+    async with server:
+        async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
+            got = await client.get(f"{url}/things")
+        assert got.json() == {"proxied": f"GET {url}/things HTTP/1.1"}
+        assert seen == []  # the origin was reached through the proxy only
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
+            direct = await client.get(f"{url}/things")
+        assert direct.json()["line"] == "GET /things HTTP/1.1" and len(seen) == 1

@@ -8,7 +8,8 @@ tests inject their own transports; only the wire below changes.
 
 Kept from httpx's transport: TLS with the same context (``httpx.create_ssl_context``: certifi, or
 ``SSL_CERT_FILE``/``SSL_CERT_DIR``), the client's timeouts (connect, read, pool), ``HTTP(S)_PROXY``
-and ``NO_PROXY`` from the environment (when ``trust_env``), keep-alive pooling (100 connections,
+and ``NO_PROXY`` from the environment (when ``trust_env``; read once, as httpx does: aiohttp's own
+``trust_env`` reads the environment and ``.netrc`` at every request, ~0.5 ms), keep-alive pooling (100 connections,
 idle ones closed after 5 s), no redirects (the client decides), compressed bodies decoded by httpx,
 and failures raised as httpx's own exceptions. ``check``: called with every address a connection is
 about to use, and the connection is made to the address it returns (the public-only guard).
@@ -19,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import ssl
+import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -71,12 +73,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         max_connections: int = 100,
         keepalive_expiry: float = 5.0,
     ) -> None:
-        self._trust_env = trust_env
         self._check = check
         self._ssl = ssl_context or httpx.create_ssl_context(trust_env=trust_env)
         self._limit = max_connections
         self._keepalive = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
+        self._proxies = urllib.request.getproxies() if trust_env else {}
+        """Scheme -> proxy URL, and ``no`` -> the hosts that bypass it."""
 
     def _session_now(self) -> aiohttp.ClientSession:
         """The pool, made on first use (aiohttp binds it to the running event loop)."""
@@ -90,7 +93,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                trust_env=self._trust_env,
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),  # httpx's client keeps the cookies
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
@@ -114,6 +116,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=body or None,
                 allow_redirects=False,
                 timeout=_timeout(request.extensions.get("timeout")),
+                proxy=self._proxy(url),
             ) as response:
                 content = await response.read()
                 status, raw = response.status, response.raw_headers
@@ -133,6 +136,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             request=request,
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
         )
+
+    def _proxy(self, url: httpx.URL) -> str | None:
+        proxy = self._proxies.get(url.scheme)
+        if proxy and urllib.request.proxy_bypass_environment(url.host, self._proxies):  # type: ignore[attr-defined]
+            return None
+        return proxy
 
     async def aclose(self) -> None:
         if self._session is not None:
