@@ -44,6 +44,7 @@ class Job:
     era: str = "legacy"  # "legacy" | "modern"
     headers: dict[str, str] = field(default_factory=dict)
     max_calls: int = 0  # per client; 0 = no limit (stop on time only)
+    arguments: dict[str, Any] | None = None  # the tool's arguments; None: the echo tool's, checked
 
 
 @dataclass
@@ -157,7 +158,8 @@ class McpHttpClient:
     async def call(self, text: str) -> None:
         """One tools/call; raises `CallError` (or a transport error) unless the echo comes back intact."""
         self._next_id += 1
-        params: dict[str, Any] = {"name": self._job.tool, "arguments": {"text": text}}
+        given = self._job.arguments
+        params: dict[str, Any] = {"name": self._job.tool, "arguments": {"text": text} if given is None else given}
         if self._job.era == "modern":
             params["_meta"] = {
                 "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
@@ -172,7 +174,7 @@ class McpHttpClient:
         if result.get("isError"):
             raise CallError(f"tool error: {str(result)[:160]}")
         content = result.get("content") or [{}]
-        if content[0].get("text") != text:
+        if given is None and content[0].get("text") != text:
             raise CallError(f"echo mismatch: {str(content)[:160]}")
 
 

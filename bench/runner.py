@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -125,11 +126,27 @@ def _sample_target(ep: Endpoint) -> tuple[TreeSample, TreeSample | None]:
 
 
 async def run_load(
-    ep: Endpoint, *, clients: int, seconds: float, era: str, workers: int = 1, max_calls: int = 0
+    ep: Endpoint,
+    *,
+    clients: int,
+    seconds: float,
+    era: str,
+    workers: int = 1,
+    max_calls: int = 0,
+    arguments: dict[str, Any] | None = None,
 ) -> Measurement:
     """Run `clients` concurrent clients for `seconds` against `ep`, spread over `workers` processes."""
     jobs = [
-        Job(url=ep.url, tool=ep.tool, clients=n, seconds=seconds, era=era, headers=ep.headers, max_calls=max_calls)
+        Job(
+            url=ep.url,
+            tool=ep.tool,
+            clients=n,
+            seconds=seconds,
+            era=era,
+            headers=ep.headers,
+            max_calls=max_calls,
+            arguments=arguments,
+        )
         for n in _split(clients, max(1, min(workers, clients)))
     ]
     procs = [await _spawn_worker(j) for j in jobs]

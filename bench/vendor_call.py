@@ -1,68 +1,124 @@
-"""CPU per vendor connector tool call: the framework and the gateway around it, against a fake on 127.0.0.1.
+"""CPU per vendor connector tool call, for every vendor, against its fake in another process.
 
-``python -m bench.vendor_call [--calls N]`` starts the framework's example vendor fake (``widgets``, from
-the tests) in its own process and measures this process's CPU per call of: a plain ``httpx`` GET of the
-same record (what any client pays), ``VendorInstance.call`` (argument validation, customer scope,
-pacing, auth headers, error translation, structural redaction, the JSON text), and the same tool called
-through the gateway's edge and chain in process (``tools/call`` over ASGI, no socket; the rows include
-the test client's own request building), unbound and bound to a customer. The fake's own CPU is in the
-other process and is not counted; each row is the best of three rounds.
+``python -m bench.vendor_call [--calls N] [--rounds R] [--only KINDS]`` serves the five vendor fakes
+(HaloPSA, Hudu, ConnectWise, Pax8, NinjaOne) in one child process (their CPU is never counted), sets
+up a fresh ``MSPLEX_HOME`` with the CLI as an operator would (``tenant create``, ``connect KIND``,
+``customer create``/``map``, ``tool enable``, ``token create``), starts a real ``msplex serve`` and
+prints, per vendor, CPU per ``tools/call`` of a read tool (one record):
+
+- **direct**: this process replaying the very vendor request(s) the connector makes (captured from a
+  first call), with plain ``httpx`` (its own httpcore transport) and with plain ``aiohttp``;
+- **framework**: ``VendorInstance.call`` in this process over the gateway's vendor client (httpx over
+  ``AiohttpTransport``): validation, scope, pacing, vault auth, the request, translation, redaction,
+  the JSON text, without the edge and the chain;
+- **member / customer**: the ``msplex serve`` process's own CPU (utime+stime of its process tree from
+  ``/proc``) per ``tools/call`` driven by the load generator (``bench.loadgen``) from another process,
+  with a member token and with a customer-bound token (which adds the ownership scope).
+
+Each figure is the best of ``--rounds`` rounds of ``--calls`` sequential calls (a shared machine can
+only make a round slower). Pacing: every vendor's published limit would make the gateway wait
+(Halo: 270 requests per 5 minutes), so the bench raises each vendor's limit to 10^9 requests a
+second, in the gateway (``bench._vendor_serve``) and in this process; the pacer itself still runs
+and is charged. The fakes' own rate windows are lifted likewise.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
-import subprocess
+import dataclasses
+import os
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
+import orjson
+
+from bench._vendor_serve import LIFTED, lift_pacing
+from bench.procs import free_port, run_cmd, spawn, wait_http, wait_line
+from bench.runner import Endpoint, run_load
+from msplex.connectors.framework import InstanceConfig, VendorInstance, registry
+from msplex.connectors.framework.transport import AiohttpTransport
+from msplex.sandbox._pax8_seed import GLOBEX as PAX8_GLOBEX
+from msplex.sandbox._pax8_seed import pid
+from msplex.sandbox.connectwise import DEFAULT_CLIENT_ID
+from msplex.sandbox.hudu import DEMO_KEY
+from msplex.vault import build_auth
+
+__all__ = ["CASES", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "connectors" / "framework")]
+TENANT = "bench"
+CUSTOMER = "globex"
 
-from widgets_vendor import KEY, VENDOR  # noqa: E402
-
-from msplex.connectors.framework import InstanceConfig, VendorInstance, registry  # noqa: E402
-from msplex.store.models import utcnow  # noqa: E402
-from msplex.store.records import (  # noqa: E402
-    ConnectorEntry,
-    ConnectorRecord,
-    CustomerRecord,
-    ItemRuleRecord,
-    TokenEntry,
-)
-from msplex.vault import StaticAuth  # noqa: E402
-
-MODERN = "2026-07-28"
-FAKE = """
-import sys; sys.path[:0] = [{paths}]
-from aiohttp import web
-from widgets_vendor import Fake
-web.run_app(Fake().app(), host="127.0.0.1", port={port}, print=None, access_log=None)
+FAKES = """
+import threading
+from msplex.sandbox._server import serve_in_thread
+from msplex.sandbox.connectwise import ConnectWiseFake
+from msplex.sandbox.halopsa import HaloFake
+from msplex.sandbox.hudu import HuduFake
+from msplex.sandbox.ninjaone import NinjaOneFake
+from msplex.sandbox.pax8 import Pax8Fake
+big = 10**9
+ports = {
+    "halopsa": serve_in_thread(HaloFake(rate_limit=big).app).port,
+    "hudu": HuduFake(limit=big).start().port,
+    "connectwise": serve_in_thread(ConnectWiseFake(rate_limit=big).app).port,
+    "pax8": serve_in_thread(Pax8Fake(rate_limit=big).app).port,
+    "ninjaone": serve_in_thread(NinjaOneFake(rate_limit=big).app).port,
+}
+print("READY " + " ".join(f"{k}={v}" for k, v in ports.items()), flush=True)
+threading.Event().wait()
 """
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One vendor's row: the read tool, its arguments, the bench customer's id at the vendor (it owns
+    the record), and the instance's settings and secrets (as ``msplex connect`` flags and as the
+    framework row's ``InstanceConfig``)."""
+
+    kind: str
+    tool: str
+    args: dict[str, Any]
+    vendor_id: str
+    settings: dict[str, str]
+    secrets: dict[str, str]
+    base_path: str = ""
+
+    def connect_flags(self) -> list[str]:
+        options = {f.field: f.option for f in registry.vendor(self.kind).flags}
+        return [x for key, value in {**self.settings, **self.secrets}.items() for x in (options[key], value)]
 
 
-ROUNDS = 3
+CASES = (
+    Case("halopsa", "get_ticket", {"id": 5001, "include_actions": False}, "11",
+         {"client_id": "halo-client", "tenant_name": "msplex"}, {"client_secret": "halo-secret"}),
+    Case("hudu", "company_get", {"company_id": 1}, "1", {}, {"api_key": DEMO_KEY}),
+    Case("connectwise", "get_company", {"id": 251}, "251",
+         {"company_id": "msplex", "public_key": "pubkey", "client_id": DEFAULT_CLIENT_ID}, {"private_key": "privkey"}),
+    Case("pax8", "get_subscription", {"subscription_id": pid("subscription:9")}, PAX8_GLOBEX,
+         {"client_id": "pax8-client"}, {"client_secret": "pax8-secret"}, "/v1"),
+    Case("ninjaone", "get_device", {"device_id": 53}, "2", {"client_id": "ninja-client"},
+         {"client_secret": "ninja-secret"}),
+)  # fmt: skip
+
+ROWS = ("direct httpx", "direct aiohttp", "direct vendor client", "framework", "member", "customer")
+HEADS = ("httpx", "aiohttp", "vendor client", "framework", "member", "customer")
+_CLIENT_HEADERS = {"host", "accept", "accept-encoding", "connection", "user-agent", "content-length"}
 
 
-async def _per_call(calls: int, step: Callable[[], Awaitable[Any]]) -> float:
-    """The best of ``ROUNDS`` rounds (a shared machine only ever adds time)."""
-    for _ in range(min(200, calls)):
+async def _best(calls: int, rounds: int, step: Callable[[], Awaitable[Any]]) -> float:
+    """µs of this process's CPU per ``step``, best of ``rounds`` (after a short warm-up)."""
+    for _ in range(min(50, calls)):
         await step()
     best = float("inf")
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         started = time.process_time()
         for _ in range(calls):
             await step()
@@ -70,92 +126,149 @@ async def _per_call(calls: int, step: Callable[[], Awaitable[Any]]) -> float:
     return best
 
 
-async def _measure(url: str, calls: int) -> dict[str, float]:
-    from support.inproc import snapshot, start
+async def _in_process(case: Case, base: str, calls: int, rounds: int) -> tuple[dict[str, float], int]:
+    """The direct and framework rows, and how many vendor requests one call makes."""
+    vendor = lift_pacing(registry.vendor(case.kind))
+    config = InstanceConfig(base, None, case.settings)
+    seen: list[httpx.Request] = []
 
-    registry.register(VENDOR)
-    customer = CustomerRecord("c-b", "t1", "bravo", "Fabrikam", utcnow())
-    now = utcnow()
-    record = ConnectorRecord("c1", "t1", "widgets", "widgets", url, None, {}, ("api_key",), {"bravo": "2"}, now, now,
-                             {"c-b": "bravo"})  # fmt: skip
-    snap = snapshot(
-        [("t1", "acme", False)],
-        {
-            "mspx_admin": TokenEntry("t1", "k1", "admin"),
-            "mspx_bravo": TokenEntry("t1", "k2", "customer", customer_id="c-b"),
-        },
-        rules={"t1": [ItemRuleRecord("tool", "widgets__*", True, ("customer", "admin"), 1)]},
-        customers=[customer],
-        connectors={"t1": [ConnectorEntry(record, {"api_key": KEY})]},
+    async def record(request: httpx.Request) -> None:
+        seen.append(request)
+
+    async with (
+        httpx.AsyncClient(event_hooks={"request": [record]}) as spy,
+        httpx.AsyncClient(transport=AiohttpTransport()) as client,  # the gateway's vendor client
+    ):
+        probe = VendorInstance(vendor, config, build_auth(vendor, config, case.secrets, spy), spy, tenant=TENANT)
+        assert (await probe.call(case.tool, case.args))["isError"] is False
+        seen.clear()
+        result = await probe.call(case.tool, case.args)  # the token is cached now: only the tool's requests
+        assert result["isError"] is False, result
+        requests = [(r.method, str(r.url), {k: v for k, v in r.headers.items() if k not in _CLIENT_HEADERS})
+                    for r in seen]  # fmt: skip
+
+        instance = VendorInstance(vendor, config, build_auth(vendor, config, case.secrets, client), client,
+                                  tenant=TENANT, customers={CUSTOMER: case.vendor_id})  # fmt: skip
+
+        async def framework() -> None:
+            assert (await instance.call(case.tool, case.args, customer=CUSTOMER))["isError"] is False
+
+        async def direct_client() -> None:
+            for method, url, headers in requests:
+                response = await client.request(method, url, headers=headers)
+                assert response.status_code == 200
+                orjson.loads(response.content)
+
+        rows = {"direct vendor client": await _best(calls, rounds, direct_client)}
+        rows["framework"] = await _best(calls, rounds, framework)
+    async with httpx.AsyncClient() as plain:  # httpx's own transport (httpcore)
+
+        async def direct_httpx() -> None:
+            for method, url, headers in requests:
+                response = await plain.request(method, url, headers=headers)
+                assert response.status_code == 200
+                orjson.loads(response.content)
+
+        rows["direct httpx"] = await _best(calls, rounds, direct_httpx)
+    async with aiohttp.ClientSession() as session:
+
+        async def direct_aiohttp() -> None:
+            for method, url, headers in requests:
+                async with session.request(method, url, headers=headers) as response:
+                    assert response.status == 200
+                    orjson.loads(await response.read())
+
+        rows["direct aiohttp"] = await _best(calls, rounds, direct_aiohttp)
+    return rows, len(requests)
+
+
+async def _through_gateway(url: str, pid: int, token: str, case: Case, calls: int, rounds: int) -> float:
+    """µs of the gateway process tree's CPU per ``tools/call`` (load generator in its own process)."""
+    endpoint = Endpoint(url=url, tool=f"{case.kind}__{case.tool}", roots=(pid,),
+                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    best = float("inf")
+    for round_ in range(rounds + 1):  # round 0 (20 calls) warms the instance up (token, caches) and is dropped
+        m = await run_load(endpoint, clients=1, seconds=300, era="modern", max_calls=calls if round_ else 20,
+                           arguments=case.args)  # fmt: skip
+        if m.errors:
+            raise SystemExit(f"{case.kind}: {m.errors} failed calls through the gateway: {m.error_samples}")
+        if round_:
+            best = min(best, m.target_cpu_ms_per_call * 1000)
+    return best
+
+
+async def _run(args: argparse.Namespace) -> dict[str, tuple[dict[str, float], int]]:
+    cases = [c for c in CASES if not args.only or c.kind in args.only.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="bench-vendor-"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    port = free_port()
+    gw_env = {**env, "MSPLEX_HOME": str(work / "home"), "MSPLEX_HOST": "127.0.0.1", "MSPLEX_PORT": str(port)}
+    gw_env.pop("MSPLEX_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "bench._vendor_serve"]
+
+    async def msplex(*argv: str) -> str:
+        return (await run_cmd([*cli, *argv], env=gw_env)).strip()
+
+    results: dict[str, tuple[dict[str, float], int]] = {}
+    async with spawn([sys.executable, "-c", FAKES], log=work / "fakes.log", env=env) as fakes:
+        ready = await wait_line(work / "fakes.log", "READY ", proc=fakes)
+        ports = dict(kv.split("=") for kv in ready.split()[1:])
+        bases = {c.kind: f"http://127.0.0.1:{ports[c.kind]}{c.base_path}" for c in cases}
+        await msplex("tenant", "create", TENANT)
+        await msplex("customer", "create", CUSTOMER, "-t", TENANT, "--name", "Globex Ltd")
+        for case in cases:
+            await msplex("connect", case.kind, "-t", TENANT, "--base-url", bases[case.kind], *case.connect_flags(),
+                         "--enable", "read-only")  # fmt: skip
+            await msplex("customer", "map", CUSTOMER, "-t", TENANT, "--connector", case.kind,
+                         "--vendor-id", case.vendor_id)  # fmt: skip
+            await msplex("tool", "enable", f"{case.kind}__*", "-t", TENANT, "--audience", "customer,member")
+        member = (await msplex("token", "create", "-t", TENANT)).splitlines()[-1]
+        bound = await msplex("token", "create", "-t", TENANT, "--role", "customer", "--customer", CUSTOMER)
+        bound = bound.splitlines()[-1]
+        async with spawn([*cli, "serve"], log=work / "gateway.log", env=gw_env) as gateway:
+            await wait_http(f"http://127.0.0.1:{port}/healthz", proc=gateway, log=work / "gateway.log", ok=None)
+            mcp = f"http://127.0.0.1:{port}/mcp/v1/{TENANT}"
+            for case in cases:
+                rows, requests = await _in_process(case, bases[case.kind], args.calls, args.rounds)
+                rows["member"] = await _through_gateway(mcp, gateway.pid, member, case, args.calls, args.rounds)
+                rows["customer"] = await _through_gateway(mcp, gateway.pid, bound, case, args.calls, args.rounds)
+                results[case.kind] = rows, requests
+                _print_row(case, rows, requests)
+    return results
+
+
+def _print_header(args: argparse.Namespace) -> None:
+    print(f"µs CPU per tools/call, best of {args.rounds} rounds of {args.calls} sequential calls; fakes in another")
+    print(f"process. Pacing: each vendor's limit raised to {LIFTED.requests:.0e} requests/{LIFTED.per_seconds:.0f} s "
+          "for the bench (the pacer still runs); the fakes' rate windows lifted too.")  # fmt: skip
+    print("httpx / aiohttp / vendor client = this process replaying the connector's own vendor request(s) with plain")
+    print("httpx, plain aiohttp, and the gateway's vendor client (httpx over AiohttpTransport); framework =")
+    print("VendorInstance.call over the vendor client; member / customer = the `msplex serve` process's CPU (/proc)")
+    print("per tools/call, driven from a separate load generator; +framework = framework - vendor client;")
+    print("+edge+chain = member - framework.")
+    print(
+        f"{'vendor tool':<30} {'reqs':>4} "
+        + " ".join(f"{r:>13}" for r in HEADS)
+        + f" {'+framework':>11} {'+edge+chain':>12}"
     )
-    gw = await start(snap)
-    meta = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
-
-    def through_gateway(http: httpx.AsyncClient, token: str, widget: int) -> Callable[[], Awaitable[Any]]:
-        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                "params": {"name": "widgets__get_widget", "arguments": {"id": widget}, "_meta": meta}}  # fmt: skip
-        headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call", "Mcp-Name": "widgets__get_widget",
-                   "Accept": "application/json", "Authorization": f"Bearer {token}"}  # fmt: skip
-
-        async def step() -> None:
-            response = await http.post("/mcp/v1/acme", json=body, headers=headers)
-            assert response.json()["result"]["isError"] is False, response.text
-
-        return step
-
-    try:
-        async with (
-            httpx.AsyncClient() as client,
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=gw.edge), base_url="http://127.0.0.1") as edge,
-        ):
-            instance = VendorInstance(VENDOR, InstanceConfig(url), StaticAuth({"x-api-key": KEY}, [KEY]), client,
-                                      tenant="acme")  # fmt: skip
-
-            async def direct() -> None:
-                (await client.get(f"{url}/api/widgets/35", headers={"x-api-key": KEY})).json()
-
-            async def framework() -> None:
-                assert (await instance.call("get_widget", {"id": 35}))["isError"] is False
-
-            return {
-                "httpx GET of the record (baseline)": await _per_call(calls, direct),
-                "VendorInstance.call (framework)": await _per_call(calls, framework),
-                "tools/call through edge + chain (admin)": await _per_call(
-                    calls, through_gateway(edge, "mspx_admin", 35)
-                ),
-                "tools/call through edge + chain (customer-bound)": await _per_call(
-                    calls, through_gateway(edge, "mspx_bravo", 35)
-                ),
-            }
-    finally:
-        await gw.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000)
-    args = parser.parse_args()
-    port = _port()
-    paths = ", ".join(repr(str(p)) for p in (ROOT / "tests" / "connectors" / "framework", ROOT / "tests", ROOT / "src"))
-    fake = subprocess.Popen([sys.executable, "-c", FAKE.format(paths=paths, port=port)])
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the fake did not start") from None
-                time.sleep(0.05)
-        rows = asyncio.run(_measure(f"http://127.0.0.1:{port}", args.calls))
-    finally:
-        fake.terminate()
-        fake.wait()
-    width = max(map(len, rows))
-    base = rows["httpx GET of the record (baseline)"]
-    for name, micros in rows.items():
-        print(f"{name:<{width}}  {micros:8.1f} µs CPU/call  (+{micros - base:7.1f} over the baseline)")
+def _print_row(case: Case, rows: dict[str, float], requests: int) -> None:
+    name = f"{case.kind}__{case.tool}"
+    cells = " ".join(f"{rows[r]:>13.0f}" for r in ROWS)
+    plus_fw = rows["framework"] - rows["direct vendor client"]
+    plus_edge = rows["member"] - rows["framework"]
+    print(f"{name:<30} {requests:>4} {cells} {plus_fw:>+11.0f} {plus_edge:>+12.0f}", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.vendor_call", description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300, help="calls per round (300)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the best is reported (3)")
+    parser.add_argument("--only", default="", help="comma-separated vendor kinds (default: all five)")
+    args = parser.parse_args(argv)
+    _print_header(args)
+    asyncio.run(_run(args))
 
 
 if __name__ == "__main__":

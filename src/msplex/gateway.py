@@ -25,6 +25,7 @@ from msplex.catalogue.provider import Health
 from msplex.catalogue.tenant import TenantCatalogue
 from msplex.connectors.framework.guard import public_only_transport
 from msplex.connectors.framework.provider import TokenStores, VendorProvider, VendorServices
+from msplex.connectors.framework.transport import AiohttpTransport
 from msplex.connectors.upstream.connector import ConnectorServices
 from msplex.connectors.upstream.credentials import CredentialTable
 from msplex.connectors.upstream.parked import Parked
@@ -120,7 +121,9 @@ class Gateway:
         self.services = ConnectorServices(self.pool, self.credentials, self.parked, call_deadline)
         self.metrics = Metrics()
         self._vendor_http = httpx.AsyncClient(
-            timeout=httpx.Timeout(min(call_deadline, VENDOR_TIMEOUT)), follow_redirects=False
+            transport=AiohttpTransport(),  # the CPU of a vendor request: see connectors/framework/transport.py
+            timeout=httpx.Timeout(min(call_deadline, VENDOR_TIMEOUT)),
+            follow_redirects=False,
         )
         self._vendor_tenant_http = (
             self._vendor_http

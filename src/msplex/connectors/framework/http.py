@@ -1,6 +1,7 @@
 """The vendor HTTP client a tool handler gets: authenticated, paced, retried, translated.
 
-Below: an injected ``httpx.AsyncClient`` (tests serve a fake on 127.0.0.1, or swap its transport).
+Below: an injected ``httpx.AsyncClient`` (tests serve a fake on 127.0.0.1, or swap its transport; the
+gateway's runs over ``transport.AiohttpTransport``, for its CPU per request).
 Above: vendor code, which sees parsed JSON or a ``VendorError``, never an httpx exception, a
 response object or a credential. Per request: the pacer admits it under the vendor's published
 limit, the ``Auth`` (from the vault) supplies headers, a 401 makes the auth refresh once (single
