@@ -13,6 +13,9 @@ and ``NO_PROXY`` from the environment (when ``trust_env``; read once, as httpx d
 idle ones closed after 5 s), no redirects (the client decides), compressed bodies decoded by httpx,
 and failures raised as httpx's own exceptions. ``check``: called with every address a connection is
 about to use, and the connection is made to the address it returns (the public-only guard).
+
+aiohttp is imported, and the TLS context (the CA bundle) loaded, when the first request is sent: a
+gateway without vendor connectors never pays for them (~9 MB of memory at start-up).
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import socket
 import ssl
 import urllib.request
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import httpx
-from aiohttp.abc import AbstractResolver, ResolveResult
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp.abc import AbstractResolver
 
 __all__ = ["AiohttpTransport", "Refused"]
 
@@ -40,19 +45,25 @@ class Refused(OSError):
     """A ``check`` refused the address; the message says why."""
 
 
-class _CheckedResolver(AbstractResolver):
-    def __init__(self, check: Check) -> None:
-        self._check = check
+def _checked_resolver(check: Check) -> AbstractResolver:
+    """An aiohttp resolver that answers with the address ``check`` returns (defined on first use: see above)."""
+    from aiohttp.abc import AbstractResolver, ResolveResult
 
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        address = await self._check(host, port)
-        fam = socket.AF_INET6 if ":" in address else socket.AF_INET
-        return [ResolveResult(hostname=host, host=address, port=port, family=fam, proto=0, flags=socket.AI_NUMERICHOST)]
+    class CheckedResolver(AbstractResolver):
+        async def resolve(
+            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+        ) -> list[ResolveResult]:
+            address = await check(host, port)
+            fam = socket.AF_INET6 if ":" in address else socket.AF_INET
+            result = ResolveResult(
+                hostname=host, host=address, port=port, family=fam, proto=0, flags=socket.AI_NUMERICHOST
+            )
+            return [result]
 
-    async def close(self) -> None:
-        pass
+        async def close(self) -> None:
+            pass
+
+    return CheckedResolver()
 
 
 def _is_literal(host: str) -> bool:
@@ -74,7 +85,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         keepalive_expiry: float = 5.0,
     ) -> None:
         self._check = check
-        self._ssl = ssl_context or httpx.create_ssl_context(trust_env=trust_env)
+        self._ssl = ssl_context
+        self._trust_env = trust_env
         self._limit = max_connections
         self._keepalive = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
@@ -84,11 +96,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     def _session_now(self) -> aiohttp.ClientSession:
         """The pool, made on first use (aiohttp binds it to the running event loop)."""
         if self._session is None or self._session.closed:
+            import aiohttp
+
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context(trust_env=self._trust_env)
             connector = aiohttp.TCPConnector(
                 limit=self._limit,
                 keepalive_timeout=self._keepalive,
                 ssl=self._ssl,
-                resolver=_CheckedResolver(self._check) if self._check else None,
+                resolver=_checked_resolver(self._check) if self._check else None,
                 use_dns_cache=self._check is None,  # a checked host is checked again at every new connection
             )
             self._session = aiohttp.ClientSession(
@@ -106,6 +122,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 await self._check(url.host, url.port or (443 if url.scheme == "https" else 80))
             except Refused as exc:
                 raise httpx.ConnectError(str(exc), request=request) from None
+        import aiohttp  # already loaded by the session: a dictionary lookup
+
         body = await request.aread()
         headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() not in _DROP]
         try:
@@ -151,6 +169,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 def _timeout(given: Any) -> aiohttp.ClientTimeout:
     """httpx's per-request timeouts (``connect``, ``read``, ``pool``; None: none) as aiohttp's."""
+    import aiohttp
+
     if not isinstance(given, dict):
         return aiohttp.ClientTimeout(total=None)
     connect, read, pool = given.get("connect"), given.get("read"), given.get("pool")
