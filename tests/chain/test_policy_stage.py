@@ -34,12 +34,12 @@ def _call(method: str, kind: str, name: str, annotations: dict[str, Any] | None 
     params = {"uri": name} if kind == "resource" else {"name": name, "arguments": args}
     principal = Principal("token", TENANT.id, "k1", "customer", customer_id=ALPHA.id)
     call = Call(method, params, 1, "modern", "2026-07-28", {}, _Peer())
-    return call.learned(tenant=TENANT, principal=principal, target=target)
+    return call.learned(tenant=TENANT, principal=principal, customer=ALPHA, target=target)  # as stage 3 resolves it
 
 
 def _stage(*rules: PolicyRuleRecord) -> EvaluatePolicy:
     policy = Policy(rules)
-    return EvaluatePolicy(lambda tenant_id: policy, {ALPHA.id: ALPHA}.get)
+    return EvaluatePolicy(lambda tenant_id: policy)
 
 
 def _rule(name: str, effect: str, **conditions: Any) -> PolicyRuleRecord:

@@ -143,7 +143,7 @@ def assemble(
         ResolveTarget(catalogues),
         VerifyEntitlement(),
         VerifyReadiness(catalogues),
-        EvaluatePolicy(policies, directory.customer_by_id),
+        EvaluatePolicy(policies),
         CheckQuota(quotas, state),
         CheckApproval(approvals),
     )

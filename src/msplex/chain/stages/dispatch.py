@@ -22,7 +22,6 @@ from msplex import protocol
 from msplex.call import Call
 from msplex.catalogue.tenant import TenantCatalogue
 from msplex.chain.stage import Admits, Applies, Sieve
-from msplex.chain.stages.evaluate_policy import customer_of
 from msplex.chain.stages.resolve_target import TARGETED
 from msplex.errors import Code, RpcError, Stage
 from msplex.protocol.jsonrpc import JSON
@@ -78,7 +77,9 @@ class Dispatch:
             await tenant.settle()
             assert call.viewer is not None  # resolve_tenant ran
             catalogue = tenant.current
-            visible = self._listed(call, tenant.access.listed(catalogue, call.viewer, customer_of(call)[0]))
+            visible = self._listed(
+                call, tenant.access.listed(catalogue, call.viewer, call.customer.id if call.customer else None)
+            )
             try:
                 return catalogue.page(method, call.params.get("cursor"), self._page_size, visible)
             except ValueError:

@@ -19,34 +19,20 @@ from msplex.call import Call, Decision
 from msplex.chain.stage import Applies
 from msplex.errors import Code, Denied, Stage
 from msplex.policy import Facts, Policy
-from msplex.store.records import CustomerRecord
 
-__all__ = ["EvaluatePolicy", "customer_of", "facts_of"]
-
-
-def customer_of(call: Call) -> tuple[str | None, str | None]:
-    """The id and slug of the customer the call is bound to (resolved, else the identity's own: its slug
-    is then unknown here)."""
-    if call.customer is not None:
-        return call.customer.id, call.customer.slug
-    principal = call.principal
-    return (principal.customer_id if principal is not None else None), None
+__all__ = ["EvaluatePolicy", "facts_of"]
 
 
-def facts_of(call: Call, customers: Callable[[str], CustomerRecord | None] | None = None) -> Facts:
-    """What the rules see of ``call``; ``customers`` finds the slug of an identity's own customer."""
-    target, principal = call.target, call.principal
+def facts_of(call: Call) -> Facts:
+    """What the rules see of ``call``; its customer is the one stage 3 resolved (``Call.customer``)."""
+    target, principal, customer = call.target, call.principal, call.customer
     assert target is not None
-    customer_id, customer_slug = customer_of(call)
-    if customer_slug is None and customer_id is not None and customers is not None:
-        record = customers(customer_id)
-        customer_slug = record.slug if record is not None else None
     arguments: Any = call.params.get("arguments") if target.kind != "resource" else {"uri": target.public}
     return Facts(
         target=target,
         audience=principal.audience if principal is not None else "public",
-        customer_id=customer_id,
-        customer_slug=customer_slug,
+        customer_id=customer.id if customer is not None else None,
+        customer_slug=customer.slug if customer is not None else None,
         principal=principal.key if principal is not None else "anonymous",
         arguments=arguments if type(arguments) is dict else None,
     )
@@ -56,13 +42,8 @@ class EvaluatePolicy:
     name: ClassVar[Stage] = Stage.EVALUATE_POLICY
     applies: ClassVar[Applies] = Applies.DISPATCHED
 
-    def __init__(
-        self,
-        policies: Callable[[str], Policy | None],
-        customers: Callable[[str], CustomerRecord | None] | None = None,
-    ) -> None:
+    def __init__(self, policies: Callable[[str], Policy | None]) -> None:
         self._policies = policies
-        self._customers = customers
 
     async def __call__(self, call: Call) -> Call:
         if call.target is None:
@@ -71,7 +52,7 @@ class EvaluatePolicy:
         policy = self._policies(call.tenant.id)
         if policy is None or policy.empty:
             return call
-        verdict = policy.decide(facts_of(call, self._customers))
+        verdict = policy.decide(facts_of(call))
         if verdict.effect is None:
             return call
         if verdict.effect == "deny":
